@@ -1,0 +1,43 @@
+import type { RecordDef, RecordType, RegionId } from '../topology/types.js';
+
+/** One weighted record set: one (record, region) pair, identified by its SetIdentifier. */
+export interface WeightedSet {
+  recordKey: string;
+  name: string;
+  type: RecordType;
+  region: RegionId;
+  setIdentifier: string;
+  weight: number;
+  ttlSeconds: number;
+  values?: string[];
+  alias?: { dnsName: string; hostedZoneId: string; evaluateTargetHealth: boolean };
+}
+
+/** Desired weights per record key, as the engine's plan gives them. */
+export type DesiredWeights = Record<string, Record<RegionId, number>>;
+
+export interface ApplyResult {
+  /** Provider-side id of the change (Route 53 change id), if any. */
+  changeId?: string;
+  /** Write calls made (0 when nothing was sent). */
+  writeCalls: number;
+  /** Milliseconds from submit until the provider reported the change live (INSYNC), if known. */
+  propagationMs?: number;
+}
+
+/**
+ * A DNS provider speaks to one DNS service. It never decides anything: the reconciler computes
+ * the difference between desired and live weights, and the provider reads and writes sets.
+ */
+export interface DnsProvider {
+  readonly kind: 'memory' | 'file' | 'route53';
+  /**
+   * The live state of every set the given records define. A set that does not exist is absent.
+   * Throws SwitchyardError DNS_OWNERSHIP when a live record with a managed name is not one
+   * switchyard may manage (non-weighted routing, unknown set identifier).
+   */
+  read(records: readonly RecordDef[]): Promise<WeightedSet[]>;
+  /** Writes the given sets (create or update) as one atomic batch where the service allows. */
+  apply(sets: readonly WeightedSet[]): Promise<ApplyResult>;
+  close?(): Promise<void>;
+}

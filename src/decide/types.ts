@@ -56,6 +56,8 @@ export interface Overrides {
   routes: Record<string, RegionId>;
   /** A manual failover requested by an operator. */
   failover?: { to: RegionId; force: boolean };
+  /** Regions inside a configured maintenance window: drained while it lasts. */
+  maintenance?: RegionId[];
 }
 
 export interface DecideInput {

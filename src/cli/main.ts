@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { register as registerPlan } from './plan.js';
+import { register as registerValidate } from './validate.js';
+
+const program = new Command();
+program
+  .name('switchyard')
+  .description('global traffic director and health-check daemon for multi-region API platforms')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerValidate(program);
+registerPlan(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Help and version are not errors; anything else commander rejects is a usage error.
+    process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+  } else {
+    process.stderr.write(`switchyard: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+}

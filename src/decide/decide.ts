@@ -1,0 +1,199 @@
+import type { Region, RegionId, TrafficClass } from '../topology/types.js';
+import { formatDuration } from '../util/duration.js';
+import { canServe, databaseEvidence, downComponents, evidenceOf } from './evidence.js';
+import { decideDatabases } from './promotion.js';
+import { nominalWeights, planRecord, sameWeights } from './records.js';
+import { decideServing } from './serving.js';
+import type { Alert, DecideInput, Plan, RecordPlan } from './types.js';
+
+/**
+ * The decision engine: a pure, synchronous function of its input. No I/O, no clock reads, no
+ * randomness — the same input always gives the same plan. Every change carries a reason.
+ */
+export function decide(input: DecideInput): Plan {
+  const { topology, state, overrides } = input;
+  if (overrides.frozen) return hold(input, 'frozen by an operator: changing nothing', 'frozen');
+
+  const reasons: string[] = [];
+  const alerts: Alert[] = [];
+  reasons.push(...regionSummaries(input));
+
+  // Panic guard: if most regions look down at once from here, suspect the observer.
+  const down = topology.regions.filter(
+    (r) => downComponents(input.health, r, topology.policy, input.now).length > 0,
+  );
+  const share = topology.regions.length ? down.length / topology.regions.length : 0;
+  const panic = share > topology.policy.panicThreshold;
+  if (panic) {
+    const msg = `panic guard: ${down.length} of ${topology.regions.length} regions look down at once (${down
+      .map((r) => r.id)
+      .join(
+        ', ',
+      )}), more than ${Math.round(topology.policy.panicThreshold * 100)}%; suspecting the observer and changing nothing`;
+    reasons.push(msg);
+    alerts.push({ kind: 'panic', subject: 'director', message: msg });
+  }
+
+  const db = decideDatabases(input, { panic });
+  reasons.push(...db.reasons);
+  alerts.push(...db.alerts);
+  const promotion = db.actions.find((a) => a.type === 'promote');
+  const managementDependsOn = promotion ? [`promote:${promotion.region}`] : [];
+
+  let records: RecordPlan[];
+  let out = state.out;
+  let serves: (region: RegionId, cls: TrafficClass) => boolean;
+  if (panic) {
+    records = topology.records.map((r) =>
+      heldRecord(input, r.key, db.main, managementDependsOn, 'held by the panic guard'),
+    );
+    serves = (id, cls) => !(state.out[id]?.includes(cls) ?? false);
+  } else {
+    const maintenance = new Set(overrides.maintenance ?? []);
+    const serving = decideServing(input, {
+      holdHealth: false,
+      splitBrain: db.splitBrain,
+      detached: db.detached,
+      maintenance,
+    });
+    reasons.push(...serving.reasons);
+    out = serving.out;
+    serves = serving.serves;
+    records = topology.records.map((r) =>
+      planRecord(r, { topology, state, overrides, main: db.main, serves, managementDependsOn }, alerts),
+    );
+  }
+  for (const r of records)
+    if (r.changed) reasons.push(`${r.name} → ${describeWeights(r.weights)}: ${r.reason}`);
+
+  return {
+    main: db.main,
+    epoch: db.epoch,
+    records,
+    actions: db.actions,
+    reasons: unique(reasons),
+    alerts,
+    serving: servingMap(input, db.main, serves),
+    next: {
+      epoch: db.epoch,
+      main: db.main,
+      out,
+      weights: Object.fromEntries(records.map((r) => [r.key, r.weights])),
+    },
+  };
+}
+
+/** A plan that changes nothing: the last weights (or the nominal ones when none were written yet). */
+function hold(input: DecideInput, why: string, kind: 'frozen'): Plan {
+  const { topology, state } = input;
+  const records = topology.records.map((r) => heldRecord(input, r.key, state.main, [], why));
+  return {
+    main: state.main,
+    epoch: state.epoch,
+    records,
+    actions: [],
+    reasons: [why],
+    alerts: [{ kind, subject: 'director', message: why }],
+    serving: servingMap(input, state.main, (id, cls) => !(state.out[id]?.includes(cls) ?? false)),
+    next: { ...state, weights: Object.fromEntries(records.map((r) => [r.key, r.weights])) },
+  };
+}
+
+function heldRecord(
+  input: DecideInput,
+  key: string,
+  main: RegionId,
+  dependsOn: string[],
+  why: string,
+): RecordPlan {
+  const { topology, state } = input;
+  const record = topology.records.find((r) => r.key === key);
+  if (!record) throw new Error(`unknown record ${key}`);
+  const previous = state.weights[key];
+  // Management always follows the main, even while everything else is held.
+  const weights =
+    record.class === 'management' || !previous ? nominalWeights(record, main, topology) : { ...previous };
+  return {
+    key,
+    name: record.name,
+    class: record.class,
+    ...(record.home !== undefined ? { home: record.home } : {}),
+    type: record.type,
+    weights,
+    dependsOn: record.class === 'management' ? dependsOn : [],
+    changed: !sameWeights(previous, weights),
+    reason: why,
+  };
+}
+
+function servingMap(
+  input: DecideInput,
+  main: RegionId,
+  serves: (region: RegionId, cls: TrafficClass) => boolean,
+): Record<RegionId, Record<TrafficClass, boolean>> {
+  const map: Record<RegionId, Record<TrafficClass, boolean>> = {};
+  for (const r of input.topology.regions)
+    map[r.id] = {
+      api: canServe(r, 'api') && serves(r.id, 'api'),
+      auth: canServe(r, 'auth') && serves(r.id, 'auth'),
+      management: r.id === main,
+    };
+  return map;
+}
+
+/** "r1: gateway, keyManager, database down for 1h" — one line per region with something down. */
+function regionSummaries(input: DecideInput): string[] {
+  const { topology, health, now } = input;
+  const lines: string[] = [];
+  for (const region of topology.regions) {
+    const unknown = unknownComponents(input, region);
+    if (unknown.length > 0)
+      lines.push(
+        `${region.id}: ${unknown.join(', ')} unknown (not probed yet, or probes stale); no evidence moves nothing`,
+      );
+    const parts = downComponents(health, region, topology.policy, now);
+    if (parts.length === 0) continue;
+    const durations: number[] = [];
+    if (region.hasGateway)
+      durations.push(downFor(evidenceOf(health[region.id]?.gateway, topology.policy, now)));
+    if (region.hasKeyManager)
+      durations.push(downFor(evidenceOf(health[region.id]?.keyManager, topology.policy, now)));
+    for (const d of databaseEvidence(health, region, topology.policy, now)) durations.push(downFor(d));
+    const longest = Math.max(...durations.filter((d) => d >= 0));
+    lines.push(`${region.id}: ${parts.join(', ')} down for ${formatDuration(longest)}`);
+  }
+  return lines;
+}
+
+function unknownComponents(input: DecideInput, region: Region): string[] {
+  const { health, topology, now } = input;
+  const out: string[] = [];
+  if (region.hasGateway && evidenceOf(health[region.id]?.gateway, topology.policy, now).status === 'unknown')
+    out.push('gateway');
+  if (
+    region.hasKeyManager &&
+    evidenceOf(health[region.id]?.keyManager, topology.policy, now).status === 'unknown'
+  )
+    out.push('keyManager');
+  const dbs = databaseEvidence(health, region, topology.policy, now).filter((d) => d.status === 'unknown');
+  if (dbs.length > 0)
+    out.push(
+      dbs.length === region.databases.length ? 'database' : `database(${dbs.map((d) => d.key).join(',')})`,
+    );
+  return out;
+}
+
+function downFor(e: { status: string; forMs: number }): number {
+  return e.status === 'down' ? e.forMs : -1;
+}
+
+function describeWeights(w: Record<RegionId, number>): string {
+  return Object.entries(w)
+    .filter(([, v]) => v > 0)
+    .map(([id, v]) => `${id}:${v}`)
+    .join(' ');
+}
+
+function unique(lines: string[]): string[] {
+  return [...new Set(lines)];
+}

@@ -1,0 +1,78 @@
+import type { Policy, Region, TrafficClass } from '../topology/types.js';
+import type { ComponentHealth, DatabaseHealth, HealthView, Status } from './types.js';
+
+/**
+ * What the engine may conclude from the probes. No evidence is not bad evidence: a component
+ * never probed, or whose last probe is older than `staleAfter`, is `unknown`, and `unknown`
+ * never moves traffic or triggers a promotion.
+ */
+export interface Evidence {
+  status: Status;
+  /** How long the status has held, in ms (0 for unknown). */
+  forMs: number;
+}
+
+const UNKNOWN: Evidence = { status: 'unknown', forMs: 0 };
+
+export function evidenceOf(h: ComponentHealth | undefined, policy: Policy, now: number): Evidence {
+  if (!h || h.status === 'unknown') return UNKNOWN;
+  if (h.checkedAt !== undefined && now - h.checkedAt > policy.staleAfterMs) return UNKNOWN;
+  return { status: h.status, forMs: Math.max(0, now - h.since) };
+}
+
+/** The component whose health decides whether a region can serve a traffic class. */
+export function componentFor(cls: TrafficClass): 'gateway' | 'keyManager' | undefined {
+  if (cls === 'api') return 'gateway';
+  if (cls === 'auth') return 'keyManager';
+  return undefined;
+}
+
+export function canServe(region: Region, cls: TrafficClass): boolean {
+  if (cls === 'api') return region.hasGateway;
+  if (cls === 'auth') return region.hasKeyManager;
+  return region.role !== 'edge' && region.databases.length > 0;
+}
+
+export function classEvidence(
+  health: HealthView,
+  region: Region,
+  cls: TrafficClass,
+  policy: Policy,
+  now: number,
+): Evidence {
+  const kind = componentFor(cls);
+  if (!kind) return UNKNOWN;
+  return evidenceOf(health[region.id]?.[kind], policy, now);
+}
+
+export interface DatabaseEvidence extends Evidence {
+  key: string;
+  db: DatabaseHealth | undefined;
+}
+
+export function databaseEvidence(
+  health: HealthView,
+  region: Region,
+  policy: Policy,
+  now: number,
+): DatabaseEvidence[] {
+  return region.databases.map((key) => {
+    const db = health[region.id]?.databases?.[key];
+    return { key, db, ...evidenceOf(db, policy, now) };
+  });
+}
+
+/** Components of a region that are down right now (any duration), for reasons and the panic guard. */
+export function downComponents(health: HealthView, region: Region, policy: Policy, now: number): string[] {
+  const out: string[] = [];
+  if (region.hasGateway && evidenceOf(health[region.id]?.gateway, policy, now).status === 'down')
+    out.push('gateway');
+  if (region.hasKeyManager && evidenceOf(health[region.id]?.keyManager, policy, now).status === 'down')
+    out.push('keyManager');
+  const dbs = databaseEvidence(health, region, policy, now).filter((d) => d.status === 'down');
+  if (dbs.length > 0)
+    out.push(
+      dbs.length === region.databases.length ? 'database' : `database(${dbs.map((d) => d.key).join(',')})`,
+    );
+  return out;
+}

@@ -1,0 +1,266 @@
+import { fallbackOrder, regionById } from '../topology/build.js';
+import type { Policy, Region, RegionId, Topology } from '../topology/types.js';
+import { formatBytes, formatDuration } from '../util/duration.js';
+import { databaseEvidence } from './evidence.js';
+import type { Action, Alert, DecideInput } from './types.js';
+
+/** The outcome of the database half of a decision: who is main after it, and what to do. */
+export interface DatabaseDecision {
+  main: RegionId;
+  epoch: number;
+  actions: Action[];
+  /** Non-main regions holding a writable database: fenced, and kept away from auth and management. */
+  splitBrain: Set<RegionId>;
+  /** Non-main regions whose databases no longer replicate (a returned old main): kept away from auth. */
+  detached: Set<RegionId>;
+  reasons: string[];
+  alerts: Alert[];
+}
+
+type PromoteAction = Extract<Action, { type: 'promote' }>;
+
+interface TargetCheck {
+  region: Region;
+  /** Why the target cannot be promoted at all (databases down, unknown, not replicas). */
+  blocker?: string;
+  /** Why the RPO bound is not met (lag over the bound or unknown); a forced failover overrides it. */
+  lagProblem?: string;
+  lagSeconds: number | null;
+  lagBytes: number | null;
+}
+
+/** Is `region` a safe promotion target for the current main's databases? */
+function checkTarget(input: DecideInput, region: Region, mainDbs: string[]): TargetCheck {
+  const { health, topology, now } = input;
+  const policy = topology.policy;
+  const missing = mainDbs.filter((k) => !region.databases.includes(k));
+  const base = { region, lagSeconds: null, lagBytes: null };
+  if (missing.length > 0) return { ...base, blocker: `${region.id} has no replica of ${missing.join(', ')}` };
+  const dbs = databaseEvidence(health, region, policy, now).filter((d) => mainDbs.includes(d.key));
+  const notUp = dbs.filter((d) => d.status !== 'up');
+  if (notUp.length > 0)
+    return { ...base, blocker: notUp.map((d) => `${region.id} database ${d.key} is ${d.status}`).join('; ') };
+  const notReplica = dbs.filter((d) => d.db?.role !== 'replica');
+  if (notReplica.length > 0)
+    return {
+      ...base,
+      blocker: notReplica
+        .map(
+          (d) =>
+            `${region.id} database ${d.key} is ${d.db?.role ? `a ${d.db.role}` : 'of unknown role'}, not a replica`,
+        )
+        .join('; '),
+    };
+  let lagSeconds: number | null = 0;
+  let lagBytes: number | null = 0;
+  const problems: string[] = [];
+  for (const d of dbs) {
+    const s = d.db?.lagSeconds;
+    const b = d.db?.lagBytes;
+    lagSeconds = s === undefined || s === null || lagSeconds === null ? null : Math.max(lagSeconds, s);
+    lagBytes = b === undefined || b === null || lagBytes === null ? null : Math.max(lagBytes, b);
+    problems.push(...lagProblems(d.key, region.id, s, b, policy));
+  }
+  return { region, lagSeconds, lagBytes, ...(problems.length ? { lagProblem: problems.join('; ') } : {}) };
+}
+
+function lagProblems(
+  key: string,
+  region: RegionId,
+  s: number | null | undefined,
+  b: number | null | undefined,
+  policy: Policy,
+): string[] {
+  const out: string[] = [];
+  const { maxLagSeconds, maxLagBytes } = policy.promotion;
+  if (s === undefined || s === null) out.push(`${region} ${key} lag in seconds is unknown`);
+  else if (s > maxLagSeconds) out.push(`${region} ${key} is ${s}s behind (bound ${maxLagSeconds}s)`);
+  if (b === undefined || b === null) out.push(`${region} ${key} lag in bytes is unknown`);
+  else if (b > maxLagBytes)
+    out.push(`${region} ${key} is ${formatBytes(b)} behind (bound ${formatBytes(maxLagBytes)})`);
+  return out;
+}
+
+/** Promotion candidates for the current main, in the main's fallback order, then any other core region. */
+function candidates(topology: Topology, main: Region): Region[] {
+  const ordered = fallbackOrder(main.fallback);
+  const rest = topology.regions.filter((r) => !ordered.includes(r.id)).map((r) => r.id);
+  return [...ordered, ...rest]
+    .map((id) => regionById(topology, id))
+    .filter(
+      (r): r is Region => r !== undefined && r.id !== main.id && r.role !== 'edge' && r.databases.length > 0,
+    );
+}
+
+function promote(
+  check: TargetCheck,
+  from: RegionId,
+  epoch: number,
+  force: boolean,
+  reason: string,
+  mainDbs: string[],
+): PromoteAction {
+  return {
+    type: 'promote',
+    region: check.region.id,
+    from,
+    epoch,
+    databases: mainDbs,
+    force,
+    lagSeconds: check.lagSeconds,
+    lagBytes: check.lagBytes,
+    resume: false,
+    reason,
+  };
+}
+
+/**
+ * Promotion, fencing and split-brain. Promotion needs stronger evidence than moving traffic:
+ * every database of the main unreachable for `promoteAfter`, and a replica that is up and within
+ * the RPO bound — unless an operator forces a failover, which still needs a reachable replica.
+ */
+export function decideDatabases(input: DecideInput, opts: { panic: boolean }): DatabaseDecision {
+  const { topology, health, state, overrides, now } = input;
+  const policy = topology.policy;
+  const reasons: string[] = [];
+  const alerts: Alert[] = [];
+  const actions: Action[] = [];
+  const splitBrain = new Set<RegionId>();
+  const detached = new Set<RegionId>();
+  let main = state.main;
+  let epoch = state.epoch;
+  const mainRegion = regionById(topology, state.main);
+  const pending = state.promotion;
+
+  // Split-brain: a non-main region with a writable database is fenced at once. The target of a
+  // promotion still in progress is exempt: it is becoming the main.
+  for (const region of topology.regions) {
+    if (region.id === state.main || region.id === pending?.to) continue;
+    const dbs = databaseEvidence(health, region, policy, now).filter((d) => d.status === 'up');
+    const writable = dbs.filter((d) => d.db?.writable === true);
+    if (writable.length > 0) {
+      splitBrain.add(region.id);
+      const keys = writable.map((d) => d.key);
+      const reason = `${region.id}: database ${keys.join(', ')} reports itself writable but ${state.main} is the main; fencing it (split-brain) and keeping auth and management away`;
+      actions.push({ type: 'fence', region: region.id, databases: keys, epoch: state.epoch, reason });
+      reasons.push(reason);
+      alerts.push({ kind: 'split-brain', subject: region.id, message: reason });
+    } else if (dbs.some((d) => d.db?.role === 'primary')) {
+      detached.add(region.id);
+      reasons.push(
+        `${region.id}: database ${dbs
+          .filter((d) => d.db?.role === 'primary')
+          .map((d) => d.key)
+          .join(
+            ', ',
+          )} is read-only but not replicating from ${state.main} (an old main not yet rebuilt); auth stays away`,
+      );
+    }
+  }
+
+  const mainDbs = mainRegion?.databases ?? [];
+  if (!mainRegion || mainDbs.length === 0)
+    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+
+  // A promotion whose intent was recorded but whose outcome was not: finish it (promoting twice is harmless).
+  if (pending) {
+    const reason = `resuming the promotion of ${pending.to} (epoch ${pending.epoch}) recorded at ${new Date(pending.startedAt).toISOString()} and not completed`;
+    actions.push({
+      type: 'promote',
+      region: pending.to,
+      from: pending.from,
+      epoch: pending.epoch,
+      databases: mainDbs,
+      force: pending.force,
+      lagSeconds: null,
+      lagBytes: null,
+      resume: true,
+      reason,
+    });
+    reasons.push(reason);
+    return { main: pending.to, epoch: pending.epoch, actions, splitBrain, detached, reasons, alerts };
+  }
+
+  const requested = overrides.failover;
+  if (requested) {
+    const target = regionById(topology, requested.to);
+    if (requested.to === state.main) {
+      reasons.push(`failover to ${requested.to} requested, but ${requested.to} is already the main`);
+    } else if (!target || target.role === 'edge' || target.databases.length === 0) {
+      reasons.push(`failover to ${requested.to} requested, but it is not a region with databases to promote`);
+    } else {
+      const check = checkTarget(input, target, mainDbs);
+      if (check.blocker) {
+        const msg = `operator failover to ${target.id} cannot proceed: ${check.blocker}`;
+        reasons.push(msg);
+        alerts.push({ kind: 'promotion-blocked', subject: target.id, message: msg });
+      } else if (check.lagProblem && !requested.force) {
+        const msg = `operator failover to ${target.id} refused by the RPO guard: ${check.lagProblem}; use --force to accept the loss`;
+        reasons.push(msg);
+        alerts.push({ kind: 'promotion-blocked', subject: target.id, message: msg });
+      } else {
+        epoch = state.epoch + 1;
+        main = target.id;
+        const risk = check.lagProblem ? ` (forced: ${check.lagProblem}; that much data may be lost)` : '';
+        const reason = `operator failover: promoting ${target.id} to main in place of ${state.main}${risk}`;
+        actions.push(promote(check, state.main, epoch, requested.force, reason, mainDbs));
+        reasons.push(reason);
+      }
+    }
+    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  }
+
+  const dbs = databaseEvidence(health, mainRegion, policy, now);
+  const down = dbs.filter((d) => d.status === 'down');
+  if (down.length === 0) return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  if (down.length < dbs.length) {
+    const up = dbs.filter((d) => d.status !== 'down').map((d) => `${d.key} ${d.status}`);
+    reasons.push(
+      `${mainRegion.id}: database ${down.map((d) => d.key).join(', ')} down but ${up.join(', ')}; a partial loss of the main is not promoted automatically (an operator can: switchyard failover)`,
+    );
+    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  }
+  const downFor = Math.min(...down.map((d) => d.forMs));
+  const after = policy.promotion.promoteAfterMs;
+  if (downFor < after) {
+    reasons.push(
+      `${mainRegion.id}: databases unreachable for ${formatDuration(downFor)}; promotion considered after ${formatDuration(after)}`,
+    );
+    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  }
+
+  const checks = candidates(topology, mainRegion).map((r) => checkTarget(input, r, mainDbs));
+  const eligible = checks.find((c) => !c.blocker && !c.lagProblem);
+  const lost = `${mainRegion.id}: databases unreachable for ${formatDuration(downFor)} (promoteAfter ${formatDuration(after)})`;
+  if (!eligible) {
+    const why = checks.length
+      ? checks.map((c) => c.blocker ?? `RPO guard: ${c.lagProblem}`).join('; ')
+      : 'no failover region has replicas';
+    const msg = `${lost}; no promotion: ${why}`;
+    reasons.push(msg);
+    alerts.push({ kind: 'promotion-blocked', subject: mainRegion.id, message: msg });
+    alerts.push({ kind: 'main-unavailable', subject: mainRegion.id, message: lost });
+    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  }
+  if (opts.panic) {
+    reasons.push(`${lost}; the panic guard holds the promotion of ${eligible.region.id}`);
+    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  }
+  if (policy.promotion.mode === 'manual') {
+    const msg = `${lost}; promotion of ${eligible.region.id} awaits operator approval: switchyard failover --to ${eligible.region.id}`;
+    reasons.push(msg);
+    alerts.push({ kind: 'awaiting-approval', subject: eligible.region.id, message: msg });
+    alerts.push({ kind: 'main-unavailable', subject: mainRegion.id, message: lost });
+    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  }
+  epoch = state.epoch + 1;
+  main = eligible.region.id;
+  const lag =
+    eligible.lagSeconds !== null && eligible.lagBytes !== null
+      ? `, replicas ${eligible.lagSeconds}s / ${formatBytes(eligible.lagBytes)} behind`
+      : '';
+  const reason = `${lost}; promoting ${eligible.region.id} (epoch ${epoch}${lag}); management follows once it is writable`;
+  actions.push(promote(eligible, state.main, epoch, false, reason, mainDbs));
+  reasons.push(reason);
+  return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+}

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/util/errors.js';
+import { ROOT } from '../support/engine.js';
+
+describe('error catalogue', () => {
+  it('documents every error code in docs/errors.md, and nothing else', () => {
+    const doc = readFileSync(resolve(ROOT, 'docs/errors.md'), 'utf8');
+    const documented = [...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+});

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { addConnectionOptions } from './admin-client.js';
+import { register as registerDrain } from './drain.js';
+import { register as registerFailover } from './failover.js';
+import { register as registerFreeze } from './freeze.js';
 import { register as registerPlan } from './plan.js';
+import { register as registerRun } from './run.js';
+import { register as registerStatus } from './status.js';
 import { register as registerValidate } from './validate.js';
 
 const program = new Command();
@@ -11,6 +17,12 @@ program
   .showHelpAfterError()
   .exitOverride();
 
+addConnectionOptions(program);
+registerRun(program);
+registerStatus(program);
+registerDrain(program);
+registerFreeze(program);
+registerFailover(program);
 registerValidate(program);
 registerPlan(program);
 

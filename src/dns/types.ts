@@ -23,6 +23,20 @@ export interface ApplyResult {
   writeCalls: number;
   /** Milliseconds from submit until the provider reported the change live (INSYNC), if known. */
   propagationMs?: number;
+  /** Every provider-side change id when the write was split into several batches. */
+  changeIds?: string[];
+  /**
+   * Resolves once the service reports the change live, or gives up (syncTimeout). Never rejects:
+   * callers may ignore it, so waiting for propagation never blocks the daemon's loop.
+   */
+  insync?: Promise<InsyncReport>;
+}
+
+export interface InsyncReport {
+  changeIds: string[];
+  status: 'INSYNC' | 'timeout' | 'error';
+  /** Milliseconds from the write until INSYNC (or until giving up). */
+  propagationMs: number;
 }
 
 /**

@@ -7,7 +7,7 @@ import { ROOT } from '../support/engine.js';
 describe('error catalogue', () => {
   it('documents every error code in docs/errors.md, and nothing else', () => {
     const doc = readFileSync(resolve(ROOT, 'docs/errors.md'), 'utf8');
-    const documented = [...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    const documented = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 });

@@ -1,0 +1,220 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { request } from 'undici';
+import type { FailoverRequest, FailoverResult, OverrideResult } from '../server/admin.js';
+import type { StatusDocument } from '../server/status.js';
+import { ERROR_CODES, type ErrorCode, isSwitchyardError, SwitchyardError } from '../util/errors.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+export const DEFAULT_ADDR = '127.0.0.1:9464';
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** An error from the daemon or from reaching it, with the HTTP status when there was one. */
+export class AdminClientError extends SwitchyardError {
+  readonly httpStatus: number | undefined;
+  constructor(code: ErrorCode, message: string, httpStatus?: number, details: readonly string[] = []) {
+    super(code, message, details);
+    this.name = 'AdminClientError';
+    this.httpStatus = httpStatus;
+  }
+}
+
+export interface AdminClientOptions {
+  /** "host:port" or a base URL ("http://host:port"). */
+  addr: string;
+  token?: string;
+  timeoutMs?: number;
+}
+
+/** A small typed client of the daemon's HTTP API, used by the operator commands. */
+export class AdminClient {
+  private readonly base: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(opts: AdminClientOptions) {
+    this.base = baseUrl(opts.addr);
+    this.token = opts.token;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  status(): Promise<StatusDocument> {
+    return this.call<StatusDocument>('GET', '/v1/status');
+  }
+  drain(region: string): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/drain', { region });
+  }
+  undrain(region: string): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/undrain', { region });
+  }
+  freeze(): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/freeze', {});
+  }
+  unfreeze(): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/unfreeze', {});
+  }
+  /** A promotion can take minutes (catch-up, pg_promote wait): the apply call gets a long timeout. */
+  failover(req: FailoverRequest): Promise<FailoverResult> {
+    return this.call(
+      'POST',
+      '/v1/admin/failover',
+      req,
+      req.dryRun ? this.timeoutMs : Math.max(this.timeoutMs, 300_000),
+    );
+  }
+
+  private async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (method === 'POST') {
+      headers['content-type'] = 'application/json';
+      if (this.token) headers.authorization = `Bearer ${this.token}`;
+    }
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).name;
+      throw new AdminClientError(
+        'DAEMON_UNREACHABLE',
+        `cannot reach the switchyard daemon at ${this.base}: ${code}` +
+          ' (is it running? check --addr or SWITCHYARD_ADDR)',
+      );
+    }
+    const text = await res.body.text().catch(() => '');
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      if (parsed === undefined)
+        throw new AdminClientError(
+          'DAEMON_UNREACHABLE',
+          `${this.base}${path} did not answer with JSON: is this a switchyard daemon?`,
+          res.statusCode,
+        );
+      return parsed as T;
+    }
+    const err = errorBody(parsed);
+    const message = err?.message ?? `HTTP ${res.statusCode} from ${this.base}${path}`;
+    const details = err?.details ?? [];
+    if (res.statusCode === 401)
+      throw new AdminClientError(
+        'ADMIN_UNAUTHORIZED',
+        `${message}: pass the daemon's admin token with --token-file, SWITCHYARD_TOKEN or --token`,
+        401,
+      );
+    if (res.statusCode === 403) throw new AdminClientError('ADMIN_UNAUTHORIZED', message, 403);
+    if (res.statusCode === 404 && !err)
+      throw new AdminClientError(
+        'DAEMON_UNREACHABLE',
+        `${this.base} has no ${path}: is this a switchyard daemon?`,
+        404,
+      );
+    if (res.statusCode >= 400 && res.statusCode < 500)
+      throw new AdminClientError('ADMIN_REQUEST_INVALID', message, res.statusCode, details);
+    throw new AdminClientError(
+      isKnownCode(err?.code) ? err.code : 'ADMIN_REQUEST_INVALID',
+      `the daemon failed: ${message}`,
+      res.statusCode,
+      details,
+    );
+  }
+}
+
+function errorBody(v: unknown): { code?: string; message?: string; details?: string[] } | undefined {
+  if (typeof v !== 'object' || v === null || !('error' in v)) return undefined;
+  const e = v.error;
+  return typeof e === 'object' && e !== null
+    ? (e as { code?: string; message?: string; details?: string[] })
+    : undefined;
+}
+
+function isKnownCode(code: string | undefined): code is ErrorCode {
+  return code !== undefined && Object.hasOwn(ERROR_CODES, code);
+}
+
+function baseUrl(addr: string): string {
+  const a = addr.trim().replace(/\/+$/, '');
+  return /^https?:\/\//.test(a) ? a : `http://${a}`;
+}
+
+/** The exit code for an error an operator command hit. */
+export function exitCodeFor(e: unknown): ExitCode {
+  if (!isSwitchyardError(e)) return EXIT.INVALID;
+  if (e.code === 'DAEMON_UNREACHABLE') return EXIT.UNREACHABLE;
+  if (e.code === 'ADMIN_UNAUTHORIZED') return EXIT.UNAUTHORIZED;
+  const status = e instanceof AdminClientError ? e.httpStatus : undefined;
+  if (status === 409) return EXIT.CONFLICT;
+  if (status !== undefined && status >= 500) return EXIT.DAEMON_ERROR;
+  return EXIT.INVALID;
+}
+
+/** Prints an error the way every operator command does (stderr, details indented) and sets the exit code. */
+export function reportError(e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`switchyard: ${message}\n`);
+  if (isSwitchyardError(e)) for (const d of e.details) process.stderr.write(`  ${d}\n`);
+  process.exitCode = exitCodeFor(e);
+}
+
+export interface ConnectionFlags {
+  addr?: string;
+  token?: string;
+  tokenFile?: string;
+}
+
+/**
+ * Adds --addr, --token and --token-file to a command. No commander defaults: the value is
+ * resolved in `clientFromFlags` as flag → environment → default, so a flag given on the
+ * program (before the subcommand) or on the subcommand both work.
+ */
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--addr <host:port>', `daemon address (env SWITCHYARD_ADDR, default ${DEFAULT_ADDR})`)
+    .option('--token <token>', 'admin token (env SWITCHYARD_TOKEN); visible in ps, prefer --token-file')
+    .option('--token-file <path>', 'file holding the admin token (env SWITCHYARD_TOKEN_FILE)');
+}
+
+/** Builds a client from a command's flags, its parents' flags and the environment. */
+export function clientFromCommand(cmd: Command, env: NodeJS.ProcessEnv = process.env): AdminClient {
+  const merged: ConnectionFlags = {};
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const o = c.opts<ConnectionFlags>();
+    merged.addr ??= o.addr;
+    merged.token ??= o.token;
+    merged.tokenFile ??= o.tokenFile;
+  }
+  return new AdminClient({
+    addr: merged.addr ?? env.SWITCHYARD_ADDR ?? DEFAULT_ADDR,
+    token: resolveToken(merged, env),
+  });
+}
+
+export function resolveToken(flags: ConnectionFlags, env: NodeJS.ProcessEnv): string | undefined {
+  if (flags.token) return flags.token;
+  const file = flags.tokenFile ?? env.SWITCHYARD_TOKEN_FILE;
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw new SwitchyardError(
+        'SECRET_UNRESOLVED',
+        `token file ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
+    }
+  }
+  return env.SWITCHYARD_TOKEN || undefined;
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import type { Level } from 'pino';
+import { loadConfig } from '../config/load.js';
+import { Daemon } from '../daemon/daemon.js';
+import { createLogger } from '../log.js';
+import { isSwitchyardError } from '../util/errors.js';
+import { EXIT } from './exit-codes.js';
+
+/** `switchyard run --config <file> [--dry-run]`: the always-on daemon. */
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the daemon: probe, decide, move DNS weights, promote when the main is lost')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .option('--dry-run', 'decide and log every change, but write nothing to DNS')
+    .option('--listen <host:port>', 'override director.listen')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or fatal', 'info')
+    .action(async (opts: { config: string; dryRun?: boolean; listen?: string; logLevel: string }) => {
+      const logger = createLogger({ level: opts.logLevel as Level });
+      let daemon: Daemon;
+      try {
+        const { config, warnings } = loadConfig(opts.config);
+        for (const w of warnings)
+          logger.warn({ event: 'config-warning', path: w.path }, `${w.path}: ${w.message}`);
+        daemon = new Daemon({
+          config,
+          logger,
+          ...(opts.dryRun ? { dryRun: true } : {}),
+          ...(opts.listen ? { listen: opts.listen } : {}),
+        });
+        await daemon.start();
+      } catch (e) {
+        if (!isSwitchyardError(e)) throw e;
+        logger.fatal({ event: 'fatal', code: e.code, details: e.details }, e.message);
+        process.stderr.write(`switchyard: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
+        process.exitCode = EXIT.INVALID;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            logger.warn({ event: 'shutdown', signal }, 'second signal: exiting now');
+            process.exit(EXIT.DAEMON_ERROR);
+          }
+          stopping = true;
+          void daemon.stop(signal).finally(resolve);
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+    });
+}

@@ -1,0 +1,107 @@
+import type { ComponentStatus, StatusDocument } from '../server/status.js';
+import { formatAge, formatBytes, type Painter, renderTable } from './output.js';
+
+/** The readable form of a status document, as `switchyard status` prints it. Pure: no I/O. */
+export function statusText(doc: StatusDocument, paint: Painter = (t) => t): string {
+  const now = Date.parse(doc.generatedAt);
+  const age = (iso: string | null) => (iso ? formatAge(now - Date.parse(iso)) : '-');
+  const out: string[] = [];
+
+  const ready = doc.director.ready
+    ? 'ready'
+    : paint(`not ready (${doc.director.readyReason ?? 'starting'})`, 'yellow');
+  out.push(
+    `${paint('switchyard', 'bold')} ${doc.director.id}: main ${paint(doc.main, 'bold')}, epoch ${doc.epoch}, ${ready}`,
+  );
+  const o = doc.overrides;
+  const routes = Object.entries(o.routes).map(([k, r]) => `${k}→${r}`);
+  out.push(
+    `overrides: ${o.frozen ? paint('FROZEN', 'yellow') : 'not frozen'}; drained: ${o.drained.join(', ') || 'none'}` +
+      `; forced routes: ${routes.join(', ') || 'none'}` +
+      (o.failover ? `; failover requested to ${o.failover.to}${o.failover.force ? ' (forced)' : ''}` : ''),
+  );
+  if (doc.promotion) {
+    const p = doc.promotion;
+    out.push(
+      paint(
+        `promotion in progress: ${p.from} → ${p.to}, epoch ${p.epoch}, started ${age(p.startedAt)} ago${p.force ? ', forced' : ''}`,
+        'yellow',
+      ),
+    );
+  }
+  out.push('');
+
+  // Regions × components: one column per component name seen anywhere.
+  const names: string[] = [];
+  for (const r of doc.regions) for (const c of r.components) if (!names.includes(c.name)) names.push(c.name);
+  const cell = (c: ComponentStatus | undefined) => {
+    if (!c) return '-';
+    const colour = c.status === 'up' ? 'green' : c.status === 'down' ? 'red' : 'yellow';
+    const extra: string[] = [];
+    if (c.role)
+      extra.push(c.role === 'primary' ? (c.writable === false ? 'primary ro' : 'primary') : 'replica');
+    if (typeof c.lagSeconds === 'number') extra.push(`lag ${c.lagSeconds}s`);
+    return `${paint(c.status, colour)} ${age(c.since)}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+  };
+  const yes = (b: boolean) => (b ? 'yes' : paint('no', 'dim'));
+  out.push(
+    renderTable(
+      ['region', 'role', ...names, 'api', 'auth', 'mgmt', 'notes'],
+      doc.regions.map((r) => [
+        r.isMain ? `${r.id} *` : r.id,
+        r.role,
+        ...names.map((n) => cell(r.components.find((c) => c.name === n))),
+        yes(r.serving.api),
+        yes(r.serving.auth),
+        yes(r.serving.management),
+        [r.drained ? 'drained' : '', r.inMaintenance ? 'maintenance' : ''].filter(Boolean).join(', '),
+      ]),
+    ),
+  );
+  out.push('* = current main; times are how long each state has lasted');
+  out.push('');
+
+  // Records × regions: the weights last written.
+  const regionIds = doc.regions.map((r) => r.id);
+  out.push(
+    renderTable(
+      ['record', 'class', ...regionIds],
+      doc.records.map((rec) => [
+        `${rec.name} ${rec.type}`,
+        rec.class,
+        ...regionIds.map((id) => (rec.weights[id] === undefined ? '-' : String(rec.weights[id]))),
+      ]),
+    ),
+  );
+
+  const dns = doc.dns;
+  out.push(
+    `dns: ${dns.provider}${dns.dryRun ? ' (dry run)' : ''}, last apply ${dns.lastApplyAt ? `${age(dns.lastApplyAt)} ago` : 'never'}` +
+      (dns.failing
+        ? paint(`, FAILING${dns.lastError ? `: ${dns.lastError}` : ''}`, 'red')
+        : dns.lastApplyOk === false
+          ? ', last apply failed'
+          : ''),
+  );
+  out.push('');
+
+  out.push(doc.alerts.length === 0 ? 'alerts: none' : 'alerts:');
+  for (const a of doc.alerts) out.push(`  ${paint(`[${a.kind}]`, 'red')} ${a.subject}: ${a.message}`);
+  out.push('');
+
+  out.push(doc.decisions.length === 0 ? 'last decisions: none yet' : 'last decisions:');
+  for (const d of doc.decisions) {
+    out.push(`  ${d.at}${d.changed ? '' : ' (no change)'}`);
+    for (const r of d.reasons) out.push(`    - ${r}`);
+    for (const a of d.actions) out.push(`    → ${a}`);
+  }
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
+}
+
+/** Used by the failover preview. */
+export function formatLag(seconds: number | null, bytes: number | null): string {
+  if (seconds === null && bytes === null) return 'unknown';
+  return [seconds === null ? null : `${seconds}s`, bytes === null ? null : formatBytes(bytes)]
+    .filter(Boolean)
+    .join(' / ');
+}

@@ -1,0 +1,119 @@
+import type { DatabaseConfig } from '../config/schema.js';
+import { fail } from './failure.js';
+import { type HardFenceRunner, hardFenceEnv, runHardFence } from './hard-fence.js';
+import type { DbFailure, FenceOptions, FenceResult } from './types.js';
+
+/** What the promoters share: dependencies, the time bound, and the hard-fence half of fence(). */
+
+/** The subset of a pino logger the promoters use (so tests can pass a recorder). */
+export interface PromoterLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface PromoterDeps {
+  env?: NodeJS.ProcessEnv;
+  /** Replaceable for tests; defaults to spawning the configured command. */
+  runHardFence?: HardFenceRunner;
+  logger?: PromoterLogger;
+  /** Default bound of promote() when the caller gives none (ms). */
+  promoteTimeoutMs?: number;
+  /** Polling interval of catch-up and verification loops (ms). */
+  pollMs?: number;
+}
+
+export const DEFAULT_PROMOTE_TIMEOUT_MS = 60_000;
+
+/** Resolves to `onTimeout()` if `p` has not settled within `ms` (the work itself is not cancelled). */
+export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface SqlFenceOutcome {
+  sqlFenced: boolean;
+  sessionsTerminated: number;
+  position?: string;
+  error?: DbFailure;
+}
+
+/**
+ * Completes fence() after its SQL half: runs the hard fence when configured (and not disabled
+ * by the caller). Fenced = (SQL fence held or the hard fence ran) and no configured hard fence failed:
+ * an unreachable old primary counts as fenced only when a hard fence made sure of it.
+ */
+export async function finishFence(
+  db: DatabaseConfig,
+  deps: PromoterDeps,
+  opts: FenceOptions | undefined,
+  sql: SqlFenceOutcome,
+  startedAt: number,
+): Promise<FenceResult> {
+  const wantHard = db.hardFence !== undefined && opts?.hard !== false;
+  let hardFence: FenceResult['hardFence'];
+  if (wantHard && db.hardFence) {
+    const runner = deps.runHardFence ?? runHardFence;
+    hardFence = await runner(db.hardFence.command, db.hardFence.timeout, hardFenceEnv(db)).catch(
+      (e: unknown) => ({
+        ran: false,
+        ok: false,
+        detail: `hard fence failed: ${e instanceof Error ? e.message : String(e)}`,
+      }),
+    );
+  }
+  const ok = (sql.sqlFenced || hardFence?.ok === true) && (hardFence === undefined || hardFence.ok);
+  let error: DbFailure | undefined;
+  if (!ok) {
+    error =
+      hardFence && !hardFence.ok
+        ? fail(
+            'FENCE_FAILED',
+            'hard-fence',
+            `${hardFence.detail}${sql.error ? `; SQL fence: ${sql.error.message}` : ''}`,
+          )
+        : (sql.error ?? fail('FENCE_FAILED', 'error', 'the SQL fence did not take effect'));
+  }
+  const result: FenceResult = {
+    ok,
+    sqlFenced: sql.sqlFenced,
+    sessionsTerminated: sql.sessionsTerminated,
+    position: sql.position,
+    durationMs: Math.round(performance.now() - startedAt),
+  };
+  if (hardFence) result.hardFence = hardFence;
+  if (error) result.error = error;
+  deps.logger?.[ok ? 'info' : 'warn'](
+    {
+      db: `${db.engine}://${db.host}:${db.port ?? ''}/${db.database}`,
+      sqlFenced: sql.sqlFenced,
+      sessions: sql.sessionsTerminated,
+      hard: hardFence?.detail,
+      error: error?.message,
+    },
+    ok ? 'database fenced' : 'database fence failed',
+  );
+  return result;
+}
+
+/** Splits and double-quotes a validated `schema.table` name for PostgreSQL. */
+export function pgIdent(name: string): string {
+  return name
+    .split('.')
+    .map((p) => `"${p.replace(/"/g, '""')}"`)
+    .join('.');
+}
+
+/** Back-quotes a validated `db.table` name for MySQL/MariaDB. */
+export function myIdent(name: string): string {
+  return name
+    .split('.')
+    .map((p) => `\`${p.replace(/`/g, '``')}\``)
+    .join('.');
+}

@@ -1,0 +1,47 @@
+import type { Clock } from '../util/clock.js';
+
+/**
+ * A client-side token bucket: Route 53 limits each account to 5 requests/s (newer accounts:
+ * burst 50, refill 10/s), shared with every other tool in the account, so switchyard stays under
+ * its configured share instead of discovering the limit through Throttling errors.
+ * Waiters are served in order.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly clock: Clock,
+    private readonly burst = Math.max(1, Math.floor(ratePerSecond)),
+  ) {
+    this.tokens = this.burst;
+    this.last = clock.now();
+  }
+
+  /** Resolves when a request may be sent. */
+  acquire(): Promise<void> {
+    const turn = this.tail.then(() => this.takeOne());
+    this.tail = turn;
+    return turn;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
+    this.last = now;
+  }
+
+  private async takeOne(): Promise<void> {
+    for (;;) {
+      this.refill();
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      const waitMs = Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, waitMs));
+    }
+  }
+}

@@ -1,0 +1,353 @@
+import type { Logger } from 'pino';
+import type { RecordDef, RegionId } from '../topology/types.js';
+import type { Clock } from '../util/clock.js';
+import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
+import { type BackoffBounds, backoffDelay, Sleeper } from './backoff.js';
+import type { DnsMetrics } from './metrics.js';
+import { type PlanProblem, planChanges, weightsOf } from './plan.js';
+import type { DesiredWeights, DnsProvider, InsyncReport, WeightedSet } from './types.js';
+
+export interface DnsReconcilerOptions {
+  /** Log and return the changes, write nothing. */
+  dryRun: boolean;
+  /** Create configured sets that are not live (otherwise they are reported and skipped). */
+  createMissing: boolean;
+  /** Backoff between failed reconcile attempts; retried forever while the daemon runs. */
+  retry?: Partial<BackoffBounds>;
+  /** Randomness for jitter (injected so tests are deterministic). */
+  random?: () => number;
+}
+
+export interface DnsReconcilerDeps {
+  provider: DnsProvider;
+  records: readonly RecordDef[];
+  logger: Logger;
+  metrics: DnsMetrics;
+  clock: Clock;
+  options: DnsReconcilerOptions;
+}
+
+export interface ReconcileOutcome {
+  /** The sets written (or, in dry-run, that would have been written). */
+  changes: WeightedSet[];
+  problems: PlanProblem[];
+  dryRun: boolean;
+  writeCalls: number;
+  changeId?: string;
+  /** Clock time at which the outcome was reached. */
+  at: number;
+  /** Resolves when the provider reports the change live (Route 53 INSYNC); never rejects. */
+  insync?: Promise<InsyncReport>;
+}
+
+export interface DnsStatus {
+  provider: DnsProvider['kind'];
+  dryRun: boolean;
+  /** A desired state is waiting or being applied. */
+  pending: boolean;
+  /** Reads or writes are failing and being retried (the alert gauge is 1). */
+  failing: boolean;
+  consecutiveFailures: number;
+  lastApplyAt?: string;
+  lastError?: { code: string; message: string; at: string };
+  /** Problems of the last plan (missing sets, refused all-zero changes…). */
+  problems: PlanProblem[];
+  /** Live weights per record key and region as last read or written; null before the first read. */
+  live: Record<string, Record<RegionId, number>> | null;
+}
+
+interface Waiter {
+  resolve(outcome: ReconcileOutcome): void;
+  reject(err: unknown): void;
+}
+
+interface Job {
+  /** Undefined for a read-only job (adopt live state). */
+  desired?: DesiredWeights;
+  waiters: Waiter[];
+}
+
+const DEFAULT_RETRY: BackoffBounds = { baseMs: 1_000, maxMs: 30_000 };
+
+/**
+ * Sits between the engine and a DNS provider. The engine calls `submit()` every loop; the
+ * reconciler plans against a cache of live state (so steady state costs no API calls), and a
+ * single worker applies only the newest desired state: while the API is failing, submissions
+ * coalesce instead of queueing, and the newest is applied when it recovers.
+ */
+export class DnsReconciler {
+  private readonly provider: DnsProvider;
+  private readonly records: readonly RecordDef[];
+  private readonly log: Logger;
+  private readonly metrics: DnsMetrics;
+  private readonly clock: Clock;
+  private readonly options: DnsReconcilerOptions;
+  private readonly retry: BackoffBounds;
+  private readonly random: () => number;
+  private readonly sleeper: Sleeper;
+
+  /** Live sets as last read or written; undefined until read, `stale` forces a re-read. */
+  private live?: WeightedSet[];
+  private stale = true;
+  private pending?: Job;
+  private lastDesired?: DesiredWeights;
+  private worker?: Promise<void>;
+  private closed = false;
+  private failures = 0;
+  private lastApplyAt?: number;
+  private lastError?: { code: string; message: string; at: number };
+  private lastProblems: PlanProblem[] = [];
+  private lastLoggedPlan = '';
+
+  constructor(deps: DnsReconcilerDeps) {
+    this.provider = deps.provider;
+    this.records = deps.records;
+    this.log = deps.logger.child({ module: 'dns', provider: deps.provider.kind });
+    this.metrics = deps.metrics;
+    this.clock = deps.clock;
+    this.options = deps.options;
+    this.retry = { ...DEFAULT_RETRY, ...deps.options.retry };
+    this.random = deps.options.random ?? Math.random;
+    this.sleeper = new Sleeper(deps.clock);
+  }
+
+  /** Reads live state (adopting it); resolves once read. Same as a full reconcile. */
+  start(): Promise<ReconcileOutcome> {
+    return this.fullReconcile();
+  }
+
+  /**
+   * Re-reads live state and re-applies the newest desired state, correcting drift made behind
+   * switchyard's back. The daemon calls this from its periodic (cron) job.
+   */
+  fullReconcile(): Promise<ReconcileOutcome> {
+    this.stale = true;
+    if (this.pending) return this.join(this.pending);
+    const job: Job = this.lastDesired ? { desired: this.lastDesired, waiters: [] } : { waiters: [] };
+    this.pending = job;
+    const p = this.join(job);
+    this.kick();
+    return p;
+  }
+
+  /**
+   * Hands the engine's desired weights over. Never blocks the caller's loop: it resolves when
+   * this desired state (or a newer one that superseded it) has been applied, and rejects only for
+   * errors a retry cannot fix (DNS_INVALID_CHANGE, DNS_OWNERSHIP).
+   */
+  submit(desired: DesiredWeights): Promise<ReconcileOutcome> {
+    if (this.closed) return Promise.reject(closedError());
+    this.lastDesired = desired;
+    if (this.pending) this.pending.desired = desired;
+    else this.pending = { desired, waiters: [] };
+    const p = this.join(this.pending);
+    this.kick();
+    return p;
+  }
+
+  /**
+   * Fire-and-forget form of `submit` for the daemon's loop: the outcome is logged, and permanent
+   * errors are already logged and visible in `status().lastError`, so nothing is left unhandled.
+   */
+  offer(desired: DesiredWeights): void {
+    this.submit(desired).catch(() => undefined);
+  }
+
+  status(): DnsStatus {
+    return {
+      provider: this.provider.kind,
+      dryRun: this.options.dryRun,
+      pending: this.pending !== undefined || this.worker !== undefined,
+      failing: this.failures > 0,
+      consecutiveFailures: this.failures,
+      ...(this.lastApplyAt !== undefined ? { lastApplyAt: new Date(this.lastApplyAt).toISOString() } : {}),
+      ...(this.lastError
+        ? {
+            lastError: {
+              code: this.lastError.code,
+              message: this.lastError.message,
+              at: new Date(this.lastError.at).toISOString(),
+            },
+          }
+        : {}),
+      problems: [...this.lastProblems],
+      live: this.live ? weightsOf(this.live) : null,
+    };
+  }
+
+  /** Stops the worker (after the call in flight), rejects waiters, closes the provider. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sleeper.cancelAll();
+    const job = this.pending;
+    this.pending = undefined;
+    for (const w of job?.waiters ?? []) w.reject(closedError());
+    await this.worker;
+    await this.provider.close?.();
+  }
+
+  private join(job: Job): Promise<ReconcileOutcome> {
+    return new Promise((resolve, reject) => job.waiters.push({ resolve, reject }));
+  }
+
+  private kick(): void {
+    if (this.worker || this.closed) return;
+    this.worker = this.run().finally(() => {
+      this.worker = undefined;
+      if (this.pending && !this.closed) this.kick();
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.pending && !this.closed) {
+      const job = this.pending;
+      this.pending = undefined;
+      try {
+        const outcome = await this.process(job);
+        this.recovered();
+        for (const w of job.waiters) w.resolve(outcome);
+      } catch (err) {
+        this.stale = true; // after any failure the cache may be wrong: re-read before the next plan
+        this.lastError = { code: errorCode(err), message: (err as Error).message, at: this.clock.now() };
+        if (isPermanent(err)) {
+          this.log.error({ err, reason: 'permanent DNS error' }, 'dns reconcile refused; not retried');
+          for (const w of job.waiters) w.reject(err);
+          continue;
+        }
+        this.requeue(job);
+        this.failures++;
+        this.metrics.apiFailing.set(1);
+        const delay = backoffDelay(this.failures, this.retry, this.random);
+        this.log.warn(
+          { err, attempt: this.failures, retryInMs: delay, reason: 'DNS API failing; desired state kept' },
+          'dns reconcile failed; will retry',
+        );
+        await this.sleeper.sleep(delay);
+      }
+    }
+    if (this.closed) {
+      const job = this.pending;
+      this.pending = undefined;
+      for (const w of job?.waiters ?? []) w.reject(closedError());
+    }
+  }
+
+  /** A failed job goes back, unless a newer desired state arrived meanwhile (then it joins that). */
+  private requeue(job: Job): void {
+    if (this.pending) this.pending.waiters.unshift(...job.waiters);
+    else this.pending = job;
+  }
+
+  private recovered(): void {
+    if (this.failures > 0) this.log.info({ failures: this.failures }, 'dns API recovered');
+    this.failures = 0;
+    this.metrics.apiFailing.set(0);
+  }
+
+  private async process(job: Job): Promise<ReconcileOutcome> {
+    if (this.stale || !this.live) {
+      this.stale = true;
+      const live = await this.provider.read(this.records);
+      this.live = live;
+      this.stale = false;
+      this.setWeightGauges(live);
+    }
+    if (!job.desired) {
+      this.lastApplyAt = this.clock.now();
+      return { changes: [], problems: [], dryRun: this.options.dryRun, writeCalls: 0, at: this.clock.now() };
+    }
+    const plan = planChanges(this.records, this.live, job.desired, {
+      createMissing: this.options.createMissing,
+    });
+    this.lastProblems = plan.problems;
+    this.logPlan(plan.changes, plan.problems);
+    const base = { changes: plan.changes, problems: plan.problems, dryRun: this.options.dryRun };
+
+    if (plan.changes.length === 0 || this.options.dryRun) {
+      this.lastApplyAt = this.clock.now();
+      return { ...base, writeCalls: 0, at: this.clock.now() };
+    }
+
+    const result = await this.provider.apply(plan.changes);
+    this.remember(plan.changes);
+    this.lastApplyAt = this.clock.now();
+    this.metrics.lastApplyTimestamp.set(this.clock.now() / 1000);
+    for (const c of plan.changes) this.metrics.changesApplied.inc({ record: c.recordKey });
+    this.log.info(
+      {
+        changeId: result.changeId,
+        writeCalls: result.writeCalls,
+        changes: plan.changes.map(describeSet),
+        reason: 'desired weights differ from live',
+      },
+      'dns weights applied',
+    );
+    result.insync?.then((r) =>
+      this.log[r.status === 'INSYNC' ? 'info' : 'warn'](
+        { changeIds: r.changeIds, status: r.status, propagationMs: r.propagationMs },
+        'dns change propagation',
+      ),
+    );
+    return {
+      ...base,
+      writeCalls: result.writeCalls,
+      ...(result.changeId !== undefined ? { changeId: result.changeId } : {}),
+      ...(result.insync ? { insync: result.insync } : {}),
+      at: this.clock.now(),
+    };
+  }
+
+  /** Updates the cache with what was just written: the next plan needs no read. */
+  private remember(written: readonly WeightedSet[]): void {
+    const byId = new Map((this.live ?? []).map((s) => [`${s.recordKey}|${s.setIdentifier}`, s]));
+    for (const s of written) byId.set(`${s.recordKey}|${s.setIdentifier}`, s);
+    this.live = [...byId.values()];
+    this.setWeightGauges(written);
+  }
+
+  private setWeightGauges(sets: readonly WeightedSet[]): void {
+    for (const s of sets) this.metrics.weight.set({ record: s.recordKey, set: s.setIdentifier }, s.weight);
+  }
+
+  /** Logs a plan's problems and dry-run changes once per distinct plan, not on every loop tick. */
+  private logPlan(changes: readonly WeightedSet[], problems: readonly PlanProblem[]): void {
+    for (const p of problems)
+      if (p.code === 'DNS_ALL_ZERO') this.metrics.guardBlocked.inc({ record: p.record });
+    const signature = JSON.stringify([changes.map(describeSet), problems.map((p) => p.message)]);
+    if (signature === this.lastLoggedPlan) return;
+    this.lastLoggedPlan = signature;
+    for (const p of problems) {
+      const level = p.code === 'DNS_ALL_ZERO' ? 'error' : 'warn';
+      this.log[level](
+        { code: p.code, record: p.record, region: p.region, reason: p.message },
+        'dns plan problem',
+      );
+    }
+    if (this.options.dryRun && changes.length > 0)
+      this.log.info(
+        { changes: changes.map(describeSet), reason: 'dry-run: nothing is written' },
+        'dns changes (dry-run)',
+      );
+  }
+}
+
+function describeSet(s: WeightedSet): string {
+  return `${s.recordKey} ${s.setIdentifier}=${s.weight}`;
+}
+
+function isPermanent(err: unknown): boolean {
+  return isSwitchyardError(err, 'DNS_INVALID_CHANGE') || isSwitchyardError(err, 'DNS_OWNERSHIP');
+}
+
+function errorCode(err: unknown): string {
+  if (isSwitchyardError(err)) return err.code;
+  return (err as { code?: string; name?: string }).code ?? (err as Error).name ?? 'Error';
+}
+
+function closedError(): SwitchyardError {
+  return new SwitchyardError(
+    'DNS_UNAVAILABLE',
+    'the DNS reconciler was closed before the desired state was applied',
+  );
+}

@@ -1,0 +1,238 @@
+import type { Config } from '../config/schema.js';
+import type { ComponentHealth, DatabaseHealth, HealthView, Status } from '../decide/types.js';
+import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { componentStatus } from './aggregate.js';
+import { initialTargetState, step, type TargetState } from './rise-fall.js';
+import { buildHealthTargets, type ComponentName, type HealthTarget } from './targets.js';
+
+/** One event per state change of a target or a component; the daemon logs it with `reason`. */
+export interface HealthChange {
+  kind: 'target' | 'component';
+  /** Target id, or component key (`r1.gateway`, `r1.database.apim`). */
+  id: string;
+  region: string;
+  component: ComponentName;
+  from: Status;
+  to: Status;
+  at: number;
+  reason: string;
+}
+
+/** A target as /v1/status shows it. */
+export interface TargetStatus {
+  id: string;
+  region: string;
+  component: ComponentName;
+  name: string;
+  status: Status;
+  since: number;
+  checkedAt?: number;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+  rise: number;
+  fall: number;
+  last?: ProbeResult;
+}
+
+interface TargetEntry {
+  spec: HealthTarget;
+  state: TargetState;
+  checkedAt?: number;
+  last?: ProbeResult;
+}
+
+interface ComponentEntry {
+  key: string;
+  region: string;
+  component: ComponentName;
+  minHealthy: number;
+  targets: TargetEntry[];
+  status: Status;
+  since: number;
+}
+
+type Listener = (change: HealthChange) => void;
+
+function consecutive(n: number, ok: boolean): string {
+  const word = ok ? (n === 1 ? 'success' : 'successes') : n === 1 ? 'failure' : 'failures';
+  return `${n} consecutive ${word}`;
+}
+
+/**
+ * Turns probe results into target states (rise/fall) and component health (minHealthy), and
+ * produces the engine's HealthView. Pure bookkeeping: no I/O, time only from results and the
+ * injected clock. Staleness is the engine's call (it compares `checkedAt` with staleAfter).
+ */
+export class HealthTracker {
+  private readonly byId = new Map<string, TargetEntry>();
+  private readonly components: ComponentEntry[] = [];
+  private readonly componentOf = new Map<string, ComponentEntry>();
+  private readonly listeners = new Set<Listener>();
+
+  constructor(targets: readonly HealthTarget[], opts: { clock?: Clock; onChange?: Listener } = {}) {
+    const now = (opts.clock ?? systemClock).now();
+    if (opts.onChange) this.listeners.add(opts.onChange);
+    const byKey = new Map<string, ComponentEntry>();
+    for (const spec of targets) {
+      if (this.byId.has(spec.id)) throw new Error(`duplicate health target ${spec.id}`);
+      const entry: TargetEntry = { spec, state: initialTargetState(now) };
+      this.byId.set(spec.id, entry);
+      let comp = byKey.get(spec.componentId);
+      if (!comp) {
+        comp = {
+          key: spec.componentId,
+          region: spec.region,
+          component: spec.component,
+          minHealthy: spec.minHealthy,
+          targets: [],
+          status: 'unknown',
+          since: now,
+        };
+        byKey.set(spec.componentId, comp);
+        this.components.push(comp);
+      }
+      comp.targets.push(entry);
+      this.componentOf.set(spec.id, comp);
+    }
+  }
+
+  static fromConfig(config: Config, opts: { clock?: Clock; onChange?: Listener } = {}): HealthTracker {
+    return new HealthTracker(buildHealthTargets(config), opts);
+  }
+
+  /** Subscribes to state changes; returns the unsubscribe function. */
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Applies one probe result; false when the target is unknown (e.g. removed by a reload). */
+  record(targetId: string, result: ProbeResult): boolean {
+    const t = this.byId.get(targetId);
+    const comp = this.componentOf.get(targetId);
+    if (!t || !comp) return false;
+    const at = result.at + result.latencyMs;
+    const before = t.state;
+    t.state = step(before, result.ok, at, t.spec.rise, t.spec.fall);
+    t.checkedAt = at;
+    t.last = result;
+    if (t.state.status !== before.status) {
+      const n = result.ok ? t.state.successes : t.state.failures;
+      const reason = `${consecutive(n, result.ok)}: ${result.detail}`;
+      this.emit({
+        kind: 'target',
+        id: targetId,
+        region: t.spec.region,
+        component: t.spec.component,
+        from: before.status,
+        to: t.state.status,
+        at,
+        reason,
+      });
+    }
+    const status = componentStatus(
+      comp.targets.map((x) => x.state.status),
+      comp.minHealthy,
+    );
+    if (status !== comp.status) {
+      const from = comp.status;
+      comp.status = status;
+      comp.since = at;
+      this.emit({
+        kind: 'component',
+        id: comp.key,
+        region: comp.region,
+        component: comp.component,
+        from,
+        to: status,
+        at,
+        reason: this.summary(comp),
+      });
+    }
+    return true;
+  }
+
+  /** The engine's input. Regions without any target are absent (the engine reads that as unknown). */
+  view(): HealthView {
+    const view: HealthView = {};
+    for (const comp of this.components) {
+      const region = view[comp.region] ?? {};
+      view[comp.region] = region;
+      const base: ComponentHealth = {
+        status: comp.status,
+        since: comp.since,
+        checkedAt: this.checkedAt(comp),
+        detail: this.summary(comp),
+      };
+      if (comp.component === 'database') {
+        const t = comp.targets[0] as TargetEntry;
+        const last = t.last as DatabaseProbeResult | undefined;
+        const db: DatabaseHealth = {
+          ...base,
+          detail: last?.detail ?? 'not probed yet',
+          role: last?.role,
+          writable: last?.writable,
+          lagSeconds: last?.lagSeconds,
+          lagBytes: last?.lagBytes,
+        };
+        region.databases ??= {};
+        region.databases[t.spec.name] = db;
+      } else {
+        region[comp.component] = base;
+      }
+    }
+    return view;
+  }
+
+  targets(): TargetStatus[] {
+    return [...this.byId.values()].map((t) => ({
+      id: t.spec.id,
+      region: t.spec.region,
+      component: t.spec.component,
+      name: t.spec.name,
+      status: t.state.status,
+      since: t.state.since,
+      checkedAt: t.checkedAt,
+      consecutiveSuccesses: t.state.successes,
+      consecutiveFailures: t.state.failures,
+      rise: t.spec.rise,
+      fall: t.spec.fall,
+      last: t.last,
+    }));
+  }
+
+  /** True once every target has at least one result (the daemon's readiness signal). */
+  allProbed(): boolean {
+    for (const t of this.byId.values()) if (t.checkedAt === undefined) return false;
+    return true;
+  }
+
+  /** The oldest last-check among the component's targets: the age of the evidence it rests on. */
+  private checkedAt(comp: ComponentEntry): number | undefined {
+    let min: number | undefined;
+    for (const t of comp.targets)
+      if (t.checkedAt !== undefined && (min === undefined || t.checkedAt < min)) min = t.checkedAt;
+    return min;
+  }
+
+  private summary(comp: ComponentEntry): string {
+    const n = comp.targets.length;
+    const up = comp.targets.filter((t) => t.state.status === 'up').length;
+    const failing = comp.targets
+      .filter((t) => t.state.status !== 'up' && t.last && !t.last.ok)
+      .map((t) => `${t.spec.name}: ${t.last?.detail}`);
+    const head = `${up}/${n} up (minHealthy ${comp.minHealthy})`;
+    return failing.length > 0 ? `${head}; ${failing.join('; ')}` : head;
+  }
+
+  private emit(change: HealthChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch {
+        // A failing listener (a logger) must not break health bookkeeping.
+      }
+    }
+  }
+}

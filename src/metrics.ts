@@ -1,0 +1,287 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AlertKind, EngineState, HealthView, Overrides, Plan, Status } from './decide/types.js';
+import type { ProbeResult } from './probe/types.js';
+import { type Topology, TRAFFIC_CLASSES } from './topology/types.js';
+import { type Clock, systemClock } from './util/clock.js';
+import { ERROR_CODES, type ErrorCode } from './util/errors.js';
+
+/**
+ * Core metrics of the daemon. Every label takes its values from the configuration (regions,
+ * records, targets, databases) or from a closed list (classes, action types, outcomes, error
+ * codes, alert kinds), so no series count grows with traffic. Known label sets start at 0 so
+ * that `rate()` and alerts see a series before the first event.
+ *
+ * Component status encoding (switchyard_component_status): 1 up, 0 down, -1 unknown
+ * (never probed yet, or the last result is older than policy.staleAfter). A database
+ * component is reported as `database.<key>` (e.g. `database.apim`).
+ */
+
+/** Probe timeouts run from a few ms (loopback TCP) to 10 s (slow SQL), hence these buckets. */
+export const PROBE_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const DEFAULT_GAUGES_NAMED_TOTAL = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+export type ActionType = 'promote' | 'fence' | 'dns';
+export type ActionOutcome = 'done' | 'failed' | 'abandoned';
+export type DecisionOutcome = 'changed' | 'unchanged' | 'frozen';
+export type ErrorKind = ErrorCode | 'internal';
+
+const ACTION_TYPES: readonly ActionType[] = ['promote', 'fence', 'dns'];
+const ACTION_OUTCOMES: readonly ActionOutcome[] = ['done', 'failed', 'abandoned'];
+const DECISION_OUTCOMES: readonly DecisionOutcome[] = ['changed', 'unchanged', 'frozen'];
+const ALERT_KINDS: readonly AlertKind[] = [
+  'panic',
+  'frozen',
+  'no-candidate',
+  'split-brain',
+  'awaiting-approval',
+  'promotion-blocked',
+  'main-unavailable',
+];
+
+/** Label values known from the configuration, used to initialise series to 0. */
+export interface KnownLabels {
+  topology?: Topology;
+  /** Probe target ids, e.g. "r1/gateway/health". */
+  targets?: readonly string[];
+}
+
+export interface CoreMetricsOptions {
+  /** Node.js process metrics (CPU, memory, event loop); on by default. */
+  defaultMetrics?: boolean;
+  /** For the last-decision timestamp; the system clock by default. */
+  clock?: Pick<Clock, 'now'>;
+}
+
+export interface CoreMetrics {
+  readonly registry: Registry;
+  /** Registers known label values (call again after a config reload). */
+  init(known: KnownLabels): void;
+  observeProbe(target: string, result: Pick<ProbeResult, 'ok' | 'latencyMs'>): void;
+  /** Component status and replication lag from the health layer's view. */
+  setHealth(view: HealthView): void;
+  /** Serving state, active alerts and the decision counter from one engine run. */
+  setPlan(plan: Plan, outcome?: DecisionOutcome): void;
+  /** Main region, epoch, applied DNS weights, pending promotion: from the persisted state. */
+  setState(state: EngineState): void;
+  setOverrides(overrides: Overrides): void;
+  countAction(type: ActionType, outcome: ActionOutcome): void;
+  countError(kind: ErrorKind): void;
+  setReady(ready: boolean): void;
+}
+
+export function statusValue(status: Status): number {
+  return status === 'up' ? 1 : status === 'down' ? 0 : -1;
+}
+
+export function createCoreMetrics(
+  registry: Registry,
+  known: KnownLabels = {},
+  options: CoreMetricsOptions = {},
+): CoreMetrics {
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'switchyard_' });
+    // prom-client exposes these sums as gauges ending in `_total`, which promtool rejects (only
+    // counters may); the per-type `..._active_handles{type}` etc. gauges carry the same data.
+    for (const name of DEFAULT_GAUGES_NAMED_TOTAL) registry.removeSingleMetric(`switchyard_${name}`);
+  }
+  const registers = [registry];
+  const clock = options.clock ?? systemClock;
+
+  const probeSuccess = new Gauge({
+    name: 'switchyard_probe_success',
+    help: 'Result of the last probe of a target: 1 success, 0 failure.',
+    labelNames: ['target'] as const,
+    registers,
+  });
+  const probeDuration = new Histogram({
+    name: 'switchyard_probe_duration_seconds',
+    help: 'Duration of probes per target, including failed ones.',
+    labelNames: ['target'] as const,
+    buckets: PROBE_DURATION_BUCKETS,
+    registers,
+  });
+  const componentStatus = new Gauge({
+    name: 'switchyard_component_status',
+    help: 'Health of a component in a region: 1 up, 0 down, -1 unknown.',
+    labelNames: ['region', 'component'] as const,
+    registers,
+  });
+  const serving = new Gauge({
+    name: 'switchyard_region_serving',
+    help: 'Whether a region serves a traffic class in the current plan: 1 yes, 0 no.',
+    labelNames: ['region', 'class'] as const,
+    registers,
+  });
+  const dnsWeight = new Gauge({
+    name: 'switchyard_desired_weight',
+    help: 'Weight the engine wants for a record (name/type) and region; switchyard_dns_weight is what DNS has.',
+    labelNames: ['record', 'region'] as const,
+    registers,
+  });
+  const mainRegion = new Gauge({
+    name: 'switchyard_main_region',
+    help: 'The current main region: 1 for the main, 0 for the others.',
+    labelNames: ['region'] as const,
+    registers,
+  });
+  const epoch = new Gauge({
+    name: 'switchyard_epoch',
+    help: 'Current epoch; increases with every promotion.',
+    registers,
+  });
+  const promotionPending = new Gauge({
+    name: 'switchyard_promotion_pending',
+    help: 'Whether a promotion was started and its outcome not yet recorded: 1 yes, 0 no.',
+    registers,
+  });
+  const decisions = new Counter({
+    name: 'switchyard_decisions_total',
+    help: 'Decision engine runs by outcome (changed: the plan moves records or has actions).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const lastDecision = new Gauge({
+    name: 'switchyard_last_decision_timestamp_seconds',
+    help: 'Unix time of the last decision engine run.',
+    registers,
+  });
+  const actions = new Counter({
+    name: 'switchyard_actions_total',
+    help: 'Actions executed by type (promote, fence, dns) and outcome (done, failed, abandoned).',
+    labelNames: ['type', 'outcome'] as const,
+    registers,
+  });
+  const errors = new Counter({
+    name: 'switchyard_errors_total',
+    help: 'Errors by kind (a switchyard error code, or internal).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const lagSeconds = new Gauge({
+    name: 'switchyard_replication_lag_seconds',
+    help: 'Replication lag of a replica database, in seconds; absent while unknown.',
+    labelNames: ['region', 'database'] as const,
+    registers,
+  });
+  const lagBytes = new Gauge({
+    name: 'switchyard_replication_lag_bytes',
+    help: 'Replication lag of a replica database, in bytes; absent while unknown.',
+    labelNames: ['region', 'database'] as const,
+    registers,
+  });
+  const alerts = new Gauge({
+    name: 'switchyard_alerts_active',
+    help: 'Alerts raised by the last decision, by kind.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const drained = new Gauge({
+    name: 'switchyard_region_drained',
+    help: 'Whether an operator drained the region: 1 yes, 0 no.',
+    labelNames: ['region'] as const,
+    registers,
+  });
+  const frozen = new Gauge({
+    name: 'switchyard_frozen',
+    help: 'Whether an operator froze traffic changes: 1 yes, 0 no.',
+    registers,
+  });
+  const ready = new Gauge({
+    name: 'switchyard_ready',
+    help: 'Whether the daemon is ready (configuration loaded, first probe round done): 1 yes, 0 no.',
+    registers,
+  });
+
+  // Closed label sets start at 0 regardless of configuration.
+  for (const o of DECISION_OUTCOMES) decisions.inc({ outcome: o }, 0);
+  for (const t of ACTION_TYPES) for (const o of ACTION_OUTCOMES) actions.inc({ type: t, outcome: o }, 0);
+  for (const k of [...(Object.keys(ERROR_CODES) as ErrorCode[]), 'internal']) errors.inc({ kind: k }, 0);
+  for (const k of ALERT_KINDS) alerts.set({ kind: k }, 0);
+  epoch.set(0);
+  promotionPending.set(0);
+  frozen.set(0);
+  ready.set(0);
+
+  let regionIds: string[] = [];
+
+  const metrics: CoreMetrics = {
+    registry,
+    init({ topology, targets }) {
+      for (const t of targets ?? []) {
+        probeSuccess.set({ target: t }, 0);
+        probeDuration.zero({ target: t });
+      }
+      if (!topology) return;
+      regionIds = topology.regions.map((r) => r.id);
+      for (const r of topology.regions) {
+        mainRegion.set({ region: r.id }, r.id === topology.configuredMain ? 1 : 0);
+        drained.set({ region: r.id }, 0);
+        for (const c of TRAFFIC_CLASSES) serving.set({ region: r.id, class: c }, 0);
+        if (r.hasGateway) componentStatus.set({ region: r.id, component: 'gateway' }, -1);
+        if (r.hasKeyManager) componentStatus.set({ region: r.id, component: 'keyManager' }, -1);
+        for (const db of r.databases) componentStatus.set({ region: r.id, component: `database.${db}` }, -1);
+      }
+      for (const rec of topology.records)
+        for (const [region, target] of Object.entries(rec.targets))
+          dnsWeight.set({ record: rec.key, region }, target.weight);
+    },
+    observeProbe(target, result) {
+      probeSuccess.set({ target }, result.ok ? 1 : 0);
+      probeDuration.observe({ target }, Math.max(0, result.latencyMs) / 1000);
+    },
+    setHealth(view) {
+      for (const [region, h] of Object.entries(view)) {
+        if (h.gateway) componentStatus.set({ region, component: 'gateway' }, statusValue(h.gateway.status));
+        if (h.keyManager)
+          componentStatus.set({ region, component: 'keyManager' }, statusValue(h.keyManager.status));
+        for (const [db, d] of Object.entries(h.databases ?? {})) {
+          componentStatus.set({ region, component: `database.${db}` }, statusValue(d.status));
+          const labels = { region, database: db };
+          if (typeof d.lagSeconds === 'number') lagSeconds.set(labels, d.lagSeconds);
+          else lagSeconds.remove(labels);
+          if (typeof d.lagBytes === 'number') lagBytes.set(labels, d.lagBytes);
+          else lagBytes.remove(labels);
+        }
+      }
+    },
+    setPlan(plan, outcome) {
+      const changed = plan.actions.length > 0 || plan.records.some((r) => r.changed);
+      decisions.inc({ outcome: outcome ?? (changed ? 'changed' : 'unchanged') });
+      lastDecision.set(clock.now() / 1000);
+      for (const [region, classes] of Object.entries(plan.serving))
+        for (const [c, on] of Object.entries(classes)) serving.set({ region, class: c }, on ? 1 : 0);
+      const counts = new Map<string, number>(ALERT_KINDS.map((k) => [k, 0]));
+      for (const a of plan.alerts) counts.set(a.kind, (counts.get(a.kind) ?? 0) + 1);
+      for (const [kind, n] of counts) alerts.set({ kind }, n);
+    },
+    setState(state) {
+      epoch.set(state.epoch);
+      const regions = new Set([...regionIds, state.main]);
+      for (const r of regions) mainRegion.set({ region: r }, r === state.main ? 1 : 0);
+      for (const [record, weights] of Object.entries(state.weights))
+        for (const [region, w] of Object.entries(weights)) dnsWeight.set({ record, region }, w);
+      promotionPending.set(state.promotion ? 1 : 0);
+    },
+    setOverrides(o) {
+      frozen.set(o.frozen ? 1 : 0);
+      const regions = new Set([...regionIds, ...o.drained]);
+      for (const r of regions) drained.set({ region: r }, o.drained.includes(r) ? 1 : 0);
+    },
+    countAction(type, outcome) {
+      actions.inc({ type, outcome });
+    },
+    countError(kind) {
+      errors.inc({ kind });
+    },
+    setReady(on) {
+      ready.set(on ? 1 : 0);
+    },
+  };
+  metrics.init(known);
+  return metrics;
+}

@@ -1,0 +1,109 @@
+import type { Alert, Overrides, Status } from '../decide/types.js';
+import type { ComponentKind, RecordType, RegionId, Role, TrafficClass } from '../topology/types.js';
+
+/**
+ * The document `GET /v1/status` returns and `switchyard status --json` prints. Scripts rely on
+ * it: add fields, never rename or remove them without bumping `version`. Times are ISO 8601
+ * strings (UTC); null means "never" or "not known yet".
+ */
+export interface StatusDocument {
+  version: 1;
+  director: {
+    id: string;
+    startedAt: string;
+    ready: boolean;
+    /** Why the daemon is not ready yet ("first probe round not done"); absent when ready. */
+    readyReason?: string;
+  };
+  generatedAt: string;
+  main: RegionId;
+  epoch: number;
+  overrides: Overrides;
+  regions: RegionStatus[];
+  targets: TargetStatus[];
+  records: RecordStatus[];
+  alerts: Alert[];
+  /** The most recent decisions, newest first. */
+  decisions: DecisionSummary[];
+  dns: DnsStatus;
+  /** A promotion whose intent is recorded and whose outcome is not. */
+  promotion: PromotionStatus | null;
+}
+
+export interface ComponentStatus {
+  /** "gateway", "keyManager" or "database.<key>". */
+  name: string;
+  kind: ComponentKind;
+  status: Status;
+  since: string | null;
+  detail?: string;
+  /** Databases only. */
+  role?: 'primary' | 'replica';
+  writable?: boolean;
+  lagSeconds?: number | null;
+  lagBytes?: number | null;
+}
+
+export interface RegionStatus {
+  id: RegionId;
+  role: Role;
+  /** True for the region currently acting as main (after a failover this differs from `role`). */
+  isMain: boolean;
+  components: ComponentStatus[];
+  serving: Record<TrafficClass, boolean>;
+  drained: boolean;
+  inMaintenance: boolean;
+}
+
+export interface TargetStatus {
+  /** "<region>/<component>/<check>". */
+  id: string;
+  region: RegionId;
+  component: string;
+  state: Status;
+  since: string | null;
+  last: { ok: boolean; at: string; latencyMs: number; detail: string } | null;
+}
+
+export interface RecordStatus {
+  key: string;
+  name: string;
+  type: RecordType;
+  class: TrafficClass;
+  home?: RegionId;
+  /** Weights last written to DNS, per region. */
+  weights: Record<RegionId, number>;
+  /** The reason of the last change to this record, if any. */
+  reason?: string;
+}
+
+export interface DecisionSummary {
+  at: string;
+  changed: boolean;
+  reasons: string[];
+  /** "promote r2 (epoch 3)", "fence r1", "dns api.r1.example.com/A r1=0 r2=100". */
+  actions: string[];
+}
+
+export interface DnsStatus {
+  provider: 'memory' | 'file' | 'route53';
+  dryRun: boolean;
+  lastApplyAt: string | null;
+  lastApplyOk: boolean | null;
+  /** True while DNS writes are failing (the director keeps the last good answer and retries). */
+  failing: boolean;
+  lastError?: string;
+}
+
+export interface PromotionStatus {
+  from: RegionId;
+  to: RegionId;
+  epoch: number;
+  startedAt: string;
+  force: boolean;
+}
+
+/** ms since the epoch → ISO string; null stays null. A helper for the daemon building the document. */
+export function isoTime(ms: number | null | undefined): string | null {
+  return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}

@@ -1,0 +1,7 @@
+export { createStateStore, freshState } from './create.js';
+export { FileStateStore, parseState } from './file-store.js';
+export { appendJournal, unfinishedIntents } from './journal.js';
+export { MemoryStateStore } from './memory-store.js';
+export { persistedStateSchema } from './schema.js';
+export type { JournalAction, JournalEntry, JournalPhase, PersistedState, StateStore } from './types.js';
+export { JOURNAL_LIMIT } from './types.js';

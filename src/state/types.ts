@@ -1,0 +1,39 @@
+import type { EngineState, Overrides } from '../decide/types.js';
+import type { RegionId } from '../topology/types.js';
+
+/** How many journal entries a store keeps: enough to explain the last incident, small enough to rewrite. */
+export const JOURNAL_LIMIT = 50;
+
+export type JournalAction = 'promote' | 'fence' | 'dns';
+/**
+ * `intent` is written before an action starts; exactly one of `done`, `failed` or `abandoned`
+ * follows it. An `intent` with no outcome after a restart is an action interrupted by a crash.
+ */
+export type JournalPhase = 'intent' | 'done' | 'failed' | 'abandoned';
+
+export interface JournalEntry {
+  /** Shared by an intent and its outcome, so the two can be paired. */
+  id: string;
+  epoch: number;
+  action: JournalAction;
+  /** The region (or record key, for dns) the action targets. */
+  target: RegionId;
+  phase: JournalPhase;
+  /** ms since the epoch. */
+  at: number;
+  detail: string;
+}
+
+export interface PersistedState {
+  version: 1;
+  engine: EngineState;
+  overrides: Overrides;
+  journal: JournalEntry[];
+}
+
+export interface StateStore {
+  /** The stored state; null only when no state exists yet. Corrupt or unreadable state throws. */
+  load(): Promise<PersistedState | null>;
+  /** Durably replaces the stored state. Saves never overlap; each resolves once on disk. */
+  save(state: PersistedState): Promise<void>;
+}

@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TlsFixtures {
+  dir: string;
+  /** Paths. The CA signs server, wrongName and client certificates. */
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  wrongNameCert: string;
+  wrongNameKey: string;
+  selfSignedCert: string;
+  selfSignedKey: string;
+  clientCert: string;
+  clientKey: string;
+  read(path: string): string;
+  cleanup(): void;
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: 'pipe' });
+}
+
+function signed(dir: string, name: string, subject: string, san: string | undefined): void {
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-subj',
+    subject,
+    '-out',
+    `${name}.csr`,
+  ]);
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(ext, san ? `subjectAltName=${san}\n` : 'extendedKeyUsage=clientAuth\n');
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+    '-extfile',
+    ext,
+  ]);
+}
+
+/** Generates a throw-away CA and certificates with the openssl CLI into a temp dir. */
+export function makeTlsFixtures(): TlsFixtures {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-tls-'));
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=switchyard test CA',
+  ]);
+  signed(dir, 'server', '/CN=127.0.0.1', 'IP:127.0.0.1,DNS:localhost,DNS:gw.test');
+  signed(dir, 'wrong', '/CN=other.example', 'DNS:other.example');
+  signed(dir, 'client', '/CN=switchyard-probe', undefined);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'self.key',
+    '-out',
+    'self.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  const p = (f: string) => join(dir, f);
+  return {
+    dir,
+    caCert: p('ca.crt'),
+    serverCert: p('server.crt'),
+    serverKey: p('server.key'),
+    wrongNameCert: p('wrong.crt'),
+    wrongNameKey: p('wrong.key'),
+    selfSignedCert: p('self.crt'),
+    selfSignedKey: p('self.key'),
+    clientCert: p('client.crt'),
+    clientKey: p('client.key'),
+    read: (path) => readFileSync(path, 'utf8'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

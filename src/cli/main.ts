@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { addConnectionOptions } from './admin-client.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerDrain } from './drain.js';
 import { register as registerFailover } from './failover.js';
 import { register as registerFreeze } from './freeze.js';
@@ -25,6 +26,7 @@ registerFreeze(program);
 registerFailover(program);
 registerValidate(program);
 registerPlan(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

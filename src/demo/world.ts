@@ -65,10 +65,10 @@ export class DemoWorld {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse): undefined {
     const url = new URL(req.url ?? '/', 'http://demo');
     const [first, region, what] = url.pathname.split('/').filter(Boolean);
-    const send = (status: number, body: unknown) => {
+    const send = (status: number, body: unknown): undefined => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body, null, 2)}\n`);
     };

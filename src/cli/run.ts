@@ -17,6 +17,11 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'trace, debug, info, warn, error or fatal', 'info')
     .action(async (opts: { config: string; dryRun?: boolean; listen?: string; logLevel: string }) => {
       const logger = createLogger({ level: opts.logLevel as Level });
+      // Every I/O path handles its own failures; this is the net under a bug, not a strategy:
+      // log it and keep watching the regions rather than die in the middle of an incident.
+      process.on('unhandledRejection', (err) =>
+        logger.error({ event: 'error', code: 'internal', err }, 'unhandled rejection; still running'),
+      );
       let daemon: Daemon;
       try {
         const { config, warnings } = loadConfig(opts.config);

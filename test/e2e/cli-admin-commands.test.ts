@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { STUB_TOKEN, type StubDaemon, startStubDaemon } from '../support/stub-daemon.js';
 
-const ENTRY = join(import.meta.dirname, '../support/cli-entry.ts');
+const ENTRY = join(import.meta.dirname, '../../src/cli/main.ts');
 
 interface Run {
   code: number | null;

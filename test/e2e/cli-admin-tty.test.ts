@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { STUB_TOKEN, type StubDaemon, startStubDaemon } from '../support/stub-daemon.js';
 
-const ENTRY = join(import.meta.dirname, '../support/cli-entry.ts');
+const ENTRY = join(import.meta.dirname, '../../src/cli/main.ts');
 // util-linux `script` gives the CLI a pseudo-terminal, so the interactive confirmation runs for real.
 const hasScript = spawnSync('script', ['--version']).status === 0;
 

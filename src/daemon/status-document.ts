@@ -108,6 +108,7 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
       class: r.class,
       ...(r.home !== undefined ? { home: r.home } : {}),
       weights: engine.weights[r.key] ?? {},
+      live: i.dns.live?.[r.key] ?? null,
       ...(reasons.get(r.key) ? { reason: reasons.get(r.key) } : {}),
     })),
     alerts: i.lastPlan?.alerts ?? [],

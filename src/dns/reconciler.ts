@@ -239,6 +239,15 @@ export class DnsReconciler {
     else this.pending = job;
   }
 
+  /** Folds a newer pending desired state (and its waiters) into the job being processed. */
+  private adoptNewer(job: Job): void {
+    const newer = this.pending;
+    if (!newer?.desired) return;
+    this.pending = undefined;
+    job.desired = newer.desired;
+    job.waiters.push(...newer.waiters);
+  }
+
   private recovered(): void {
     if (this.failures > 0) this.log.info({ failures: this.failures }, 'dns API recovered');
     this.failures = 0;
@@ -252,6 +261,9 @@ export class DnsReconciler {
       this.live = live;
       this.stale = false;
       this.setWeightGauges(live);
+      // A read can take long (the provider retries while the API is failing): plan the newest
+      // desired state, never one that a submission made meanwhile has superseded.
+      this.adoptNewer(job);
     }
     if (!job.desired) {
       this.lastApplyAt = this.clock.now();

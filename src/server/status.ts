@@ -71,8 +71,11 @@ export interface RecordStatus {
   type: RecordType;
   class: TrafficClass;
   home?: RegionId;
-  /** Weights last written to DNS, per region. */
+  /** Weights the engine last decided, per region (what DNS is being moved to). */
   weights: Record<RegionId, number>;
+  /** Weights live in DNS as last read or written; null before the first read. Differs from
+   * `weights` while a change is in flight or the DNS API is failing. */
+  live: Record<RegionId, number> | null;
   /** The reason of the last change to this record, if any. */
   reason?: string;
 }

@@ -94,6 +94,8 @@ export class Route53Emulator {
   };
   /** Change batches accepted, in order. */
   readonly batches: EmuBatch[] = [];
+  /** Called synchronously for every accepted batch, as it is accepted (benchmarks time arrivals). */
+  onBatch: ((batch: EmuBatch) => void) | undefined;
   /** Change batches rejected, with Route 53's message. */
   readonly rejected: { code: string; message: string }[] = [];
 
@@ -380,7 +382,9 @@ export class Route53Emulator {
     const changeId = `C${String(++this.seq).padStart(6, '0')}${randomUUID().slice(0, 8).toUpperCase()}`;
     const submittedAt = Date.now();
     this.changes.set(changeId, { submittedAt, ...(comment !== undefined ? { comment } : {}) });
-    this.batches.push({ changeId, ...(comment !== undefined ? { comment } : {}), changes });
+    const accepted: EmuBatch = { changeId, ...(comment !== undefined ? { comment } : {}), changes };
+    this.batches.push(accepted);
+    this.onBatch?.(accepted);
     return doc('ChangeResourceRecordSetsResponse', {
       ChangeInfo: {
         Id: `/change/${changeId}`,

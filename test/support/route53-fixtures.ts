@@ -1,6 +1,7 @@
 import type { DesiredWeights, WeightedSet } from '../../src/dns/types.js';
 import type { RecordDef } from '../../src/topology/types.js';
-import type { EmuRecordSet } from './route53-emulator.js';
+import { E2E_RECORDS } from './e2e-config.js';
+import type { EmuRecordSet, Route53Emulator } from './route53-emulator.js';
 
 /** Shared fixtures for the DNS tests and benchmarks: records, live sets, desired weights. */
 
@@ -76,4 +77,42 @@ export function desiredAll(records: readonly RecordDef[], flip = false): Desired
 /** Lets pending promise callbacks and I/O callbacks run. */
 export async function flush(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/**
+ * Seeds the emulator's zone with the e2e configuration's weighted sets (SetIdentifier = region,
+ * TTL 60, the configured value) at the given weights; records named in `skip` are left out.
+ */
+export function seedE2eZone(
+  emu: Route53Emulator,
+  weights: Record<string, Record<string, number>>,
+  skip: readonly string[] = [],
+): void {
+  for (const r of E2E_RECORDS) {
+    if (skip.includes(r.name)) continue;
+    for (const [region, ip] of Object.entries(r.targets))
+      emu.seed({
+        name: r.name,
+        type: 'A',
+        setIdentifier: region,
+        weight: weights[`${r.name}/A`]?.[region] ?? 0,
+        ttl: 60,
+        values: [ip],
+      });
+  }
+}
+
+/** The zone's weighted sets as weights per record key ("api.r1.example.com/A") and set identifier. */
+export function zoneWeights(emu: Route53Emulator): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const s of emu.list()) {
+    if (s.setIdentifier === undefined || s.weight === undefined) continue;
+    const key = `${s.name.replace(/\.$/, '')}/${s.type}`;
+    out[key] = { ...out[key], [s.setIdentifier]: s.weight };
+  }
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))]),
+  );
 }

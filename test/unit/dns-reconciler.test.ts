@@ -137,6 +137,35 @@ describe('DnsReconciler', () => {
     expect(provider.reads).toBeGreaterThan(1);
   });
 
+  it('plans the newest desired state when a newer one arrives while live state is being read', async () => {
+    // A read that is slow (Route 53 retrying through an outage) must not end in writing the
+    // desired state that was current when it started: a newer submission supersedes it.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    class SlowRead extends MemoryDnsProvider {
+      slow = false;
+      override async read(recs: readonly RecordDef[]) {
+        if (this.slow) await gate;
+        return super.read(recs);
+      }
+    }
+    const provider = new SlowRead(liveSets(records));
+    const { r } = setup({ provider });
+    await r.start();
+    provider.slow = true;
+    const stale = track(r.fullReconcile()); // forces a re-read before the next plan
+    const intermediate = track(r.submit({ [api.key]: { r1: 0, r2: 100 } }));
+    await flush();
+    const newest = track(r.submit({ [api.key]: { r1: 100, r2: 7 } }));
+    release();
+    await flush(20);
+    expect(provider.batches.map((b) => b.map((x) => `${x.setIdentifier}=${x.weight}`))).toEqual([['r2=7']]);
+    for (const s of [stale, intermediate, newest])
+      expect(s.outcome?.changes.map((c) => c.weight)).toEqual([7]);
+  });
+
   it('rejects a submit for non-retryable errors and does not retry them', async () => {
     const { r, provider, clock } = setup();
     await r.start();

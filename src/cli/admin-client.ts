@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { request } from 'undici';
-import type { FailoverRequest, FailoverResult, OverrideResult } from '../server/admin.js';
+import type {
+  FailoverRequest,
+  FailoverResult,
+  OverrideResult,
+  SwitchoverRequest,
+  SwitchoverResult,
+} from '../server/admin.js';
 import type { StatusDocument } from '../server/status.js';
 import { ERROR_CODES, type ErrorCode, isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -58,6 +64,15 @@ export class AdminClient {
     return this.call(
       'POST',
       '/v1/admin/failover',
+      req,
+      req.dryRun ? this.timeoutMs : Math.max(this.timeoutMs, 300_000),
+    );
+  }
+  /** Fence, catch-up (bounded by catchUpTimeout) and promotion: the apply call gets a long timeout. */
+  switchover(req: SwitchoverRequest): Promise<SwitchoverResult> {
+    return this.call(
+      'POST',
+      '/v1/admin/switchover',
       req,
       req.dryRun ? this.timeoutMs : Math.max(this.timeoutMs, 300_000),
     );

@@ -8,6 +8,7 @@ import { register as registerFreeze } from './freeze.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerRun } from './run.js';
 import { register as registerStatus } from './status.js';
+import { register as registerSwitchover } from './switchover.js';
 import { register as registerValidate } from './validate.js';
 
 const program = new Command();
@@ -24,6 +25,7 @@ registerStatus(program);
 registerDrain(program);
 registerFreeze(program);
 registerFailover(program);
+registerSwitchover(program);
 registerValidate(program);
 registerPlan(program);
 registerDemo(program);

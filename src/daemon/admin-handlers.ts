@@ -1,6 +1,13 @@
 import { decide } from '../decide/decide.js';
 import type { DecideInput, Plan } from '../decide/types.js';
-import type { AdminHandlers, FailoverPreview, FailoverResult, OverrideResult } from '../server/admin.js';
+import type {
+  AdminHandlers,
+  FailoverPreview,
+  FailoverResult,
+  OverrideResult,
+  SwitchoverRequest,
+  SwitchoverResult,
+} from '../server/admin.js';
 import { adminConflict, adminInvalid, adminNotFound } from '../server/admin.js';
 import { regionById } from '../topology/build.js';
 import type { RegionId, Topology } from '../topology/types.js';
@@ -14,6 +21,8 @@ export interface AdminContext {
   /** Runs one decision-and-act cycle now and resolves when it is done. */
   evaluate(): Promise<Plan | undefined>;
   log(event: Record<string, unknown>, message: string): void;
+  /** The planned switchover (src/daemon/switchover.ts). */
+  switchover(request: SwitchoverRequest): Promise<SwitchoverResult>;
 }
 
 /** The admin API's operations: overrides change the persisted state, then a decision runs at once. */
@@ -95,7 +104,7 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
       if (state.overrides.frozen) throw adminConflict('the director is frozen: unfreeze before a failover');
       const input = ctx.input();
       input.overrides = { ...input.overrides, failover: { to, force } };
-      const preview = previewOf(decide(input), input, to, force);
+      const preview = withLagIfRefused(previewOf(decide(input), input, to, force), input, to, force);
       if (dryRun)
         return { applied: false, dryRun: true, message: `failover to ${to}: dry run`, plan: preview };
       if (preview.blocked) throw adminConflict(preview.blocked);
@@ -127,7 +136,32 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
         `failover to ${to} did not start: ${preview.reasons.at(-1) ?? 'see the daemon log'}`,
       );
     },
+    switchover: async (request) => {
+      known(request.to);
+      if (!request.dryRun)
+        ctx.log(
+          { event: 'override', switchover: { to: request.to } },
+          `planned switchover to ${request.to} requested`,
+        );
+      return ctx.switchover(request);
+    },
   };
+}
+
+/**
+ * A failover the RPO guard refuses plans no promotion, so its preview would show neither the lag
+ * nor what --force would lose. Decide once more as if forced, to show the operator both.
+ */
+function withLagIfRefused(
+  preview: FailoverPreview,
+  input: DecideInput,
+  to: RegionId,
+  force: boolean,
+): FailoverPreview {
+  if (!preview.blocked || force) return preview;
+  const forced: DecideInput = { ...input, overrides: { ...input.overrides, failover: { to, force: true } } };
+  const what = previewOf(decide(forced), forced, to, true);
+  return what.promotion ? { ...preview, epoch: what.epoch, promotion: what.promotion } : preview;
 }
 
 function previewOf(plan: Plan, input: DecideInput, to: RegionId, force: boolean): FailoverPreview {

@@ -23,7 +23,7 @@ import { createStateStore, freshState } from '../state/create.js';
 import { unfinishedIntents } from '../state/journal.js';
 import type { StateStore } from '../state/types.js';
 import { buildTopology, regionById } from '../topology/build.js';
-import type { Topology } from '../topology/types.js';
+import type { RegionId, Topology } from '../topology/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import { adminHandlers } from './admin-handlers.js';
@@ -31,6 +31,7 @@ import { DatabaseActuator, type RegionPromoters } from './database-actuator.js';
 import { type DatabaseProbeFactory, probeFor, sqlProbeFactory } from './probes.js';
 import { StateKeeper } from './state-keeper.js';
 import { buildStatusDocument } from './status-document.js';
+import { runSwitchover } from './switchover.js';
 
 export type PromoterFactory = (
   region: string,
@@ -53,6 +54,8 @@ export interface DaemonOptions {
   dnsProvider?: DnsProvider;
   databaseProbe?: DatabaseProbeFactory;
   promoter?: PromoterFactory;
+  /** How long start waits for the first read of live DNS before going on without it (ms). */
+  dnsStartTimeoutMs?: number;
   /** Overrides director.listen (tests use port 0). */
   listen?: string;
 }
@@ -84,6 +87,8 @@ export class Daemon {
   private reconcileJob: CronJob | undefined;
   private tick: ReturnType<Clock['setTimeout']> | undefined;
   private inFlight: Promise<Plan | undefined> | undefined;
+  /** Set while a switchover runs: decisions are skipped (see `exclusive`). */
+  private paused: Promise<void> | undefined;
   private again = false;
   private lastPlan: Plan | undefined;
   private decisions: DecisionSummary[] = [];
@@ -188,11 +193,12 @@ export class Daemon {
     const dnsMetrics = createDnsMetrics(this.registry);
     const provider =
       this.opts.dnsProvider ??
-      createDnsProvider(config.dns, { clock: this.clock, logger: dnsLog, metrics: dnsMetrics });
+      // The reconciler and the providers name their own module in their log lines.
+      createDnsProvider(config.dns, { clock: this.clock, logger: this.log, metrics: dnsMetrics });
     this.dns = new DnsReconciler({
       provider,
       records: this.topology.records,
-      logger: dnsLog,
+      logger: this.log,
       metrics: dnsMetrics,
       clock: this.clock,
       options: {
@@ -200,7 +206,7 @@ export class Daemon {
         createMissing: createMissingFor(config.dns),
       },
     });
-    await this.dns.start();
+    await this.startDns(dnsLog);
 
     this.maintenance = scheduleMaintenance(config.maintenance, this.clock, (c) => {
       this.log.info({ event: 'maintenance', region: c.region, active: c.active, reason: c.reason }, c.reason);
@@ -224,6 +230,24 @@ export class Daemon {
         input: () => this.input(),
         evaluate: () => this.evaluateNow(),
         log: (e, m) => this.log.info(e, m),
+        switchover: (req) =>
+          runSwitchover(
+            {
+              topology: this.topology,
+              keeper: this.keeper,
+              promoters: this.promoters,
+              logger: moduleLogger(this.log, 'act'),
+              metrics: this.metrics,
+              dbMetrics: this.dbMetrics,
+              clock: this.clock,
+              catchUpTimeoutMs: config.policy.promotion.catchUpTimeout,
+              promoteTimeoutMs: 60_000,
+              exclusive: (fn) => this.exclusive(fn),
+              waitFresh: (regions, since) => this.waitFresh(regions, since),
+              evaluate: () => this.evaluateNow(),
+            },
+            req,
+          ),
       }),
       logger: moduleLogger(this.log, 'server'),
     });
@@ -245,6 +269,27 @@ export class Daemon {
     );
     this.schedule();
     return this.address;
+  }
+
+  /**
+   * Reads live DNS before the first decision. A refusal (a record switchyard may not own) stops
+   * the start; a provider that does not answer does not: the reconciler keeps retrying in the
+   * background while the daemon probes and decides (the DNS API may be impaired by the very
+   * outage switchyard is handling).
+   */
+  private async startDns(log: Logger): Promise<void> {
+    const first = this.dns.start();
+    const waited = await Promise.race([
+      first.then(() => 'read' as const),
+      new Promise<'slow'>((r) => setTimeout(() => r('slow'), this.opts.dnsStartTimeoutMs ?? 15_000).unref()),
+    ]);
+    if (waited === 'slow') {
+      log.warn(
+        { event: 'dns-start', reason: 'live DNS not read yet' },
+        'DNS provider not answering yet; starting anyway and retrying in the background',
+      );
+      first.catch((e: unknown) => this.countError(e, 'DNS reconcile refused'));
+    }
   }
 
   /** Intents a crash left without an outcome: a pending promotion resumes; anything else is abandoned. */
@@ -311,8 +356,49 @@ export class Daemon {
     return run;
   }
 
+  /**
+   * Runs `fn` with no decision in between: waits for the one in flight, skips new ones until `fn`
+   * is done. A planned switchover needs this: its pending promotion must not be "resumed" (the
+   * target promoted before it caught up) by a decision running meanwhile.
+   */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.paused) await this.paused;
+    let release = () => {};
+    this.paused = new Promise<void>((r) => {
+      release = r;
+    });
+    try {
+      await this.inFlight?.catch(() => undefined);
+      return await fn();
+    } finally {
+      this.paused = undefined;
+      release();
+    }
+  }
+
+  /**
+   * Waits (bounded) until every database of `regions` has a probe result started after `since`.
+   * Called before the first decision after a switchover, while decisions are still paused:
+   * deciding on the pre-switchover evidence would see the old main still writable and fence it
+   * as a split-brain (running its hard fence).
+   */
+  private async waitFresh(regions: RegionId[], since: number): Promise<void> {
+    const ids = this.targets.filter((t) => t.database && regions.includes(t.region)).map((t) => t.id);
+    const bound = Math.max(
+      ...this.targets.filter((t) => ids.includes(t.id)).map((t) => t.intervalMs + t.timeoutMs),
+      0,
+    );
+    const until = this.clock.now() + 2 * bound + 1_000;
+    const fresh = () =>
+      this.tracker
+        .targets()
+        .every((t) => !ids.includes(t.id) || (t.last !== undefined && t.last.at >= since));
+    while (!fresh() && this.clock.now() < until && this.state === 'running')
+      await new Promise<void>((r) => this.clock.setTimeout(r, 100));
+  }
+
   private async evaluateOnce(): Promise<Plan | undefined> {
-    if (this.state !== 'running') return undefined;
+    if (this.state !== 'running' || this.paused) return undefined;
     try {
       const input = this.input();
       const plan = decide(input);

@@ -54,6 +54,44 @@ export interface FailoverRequest {
   dryRun: boolean;
 }
 
+export interface SwitchoverRequest {
+  to: RegionId;
+  dryRun: boolean;
+}
+
+/** One database's planned switchover, as the operator reads it. */
+export interface SwitchoverDatabaseReport {
+  key: string;
+  ok: boolean;
+  /** The stage reached: 'done' on success, else the stage that failed. */
+  stage: string;
+  /** The position the target had to reach (WAL LSN / GTID set of the fenced primary). */
+  position?: string;
+  /** True when an abort made the old primary writable again. */
+  unfenced?: boolean;
+  error?: string;
+}
+
+/** What a planned switchover would do (dryRun) or did, and the topology after it. */
+export interface SwitchoverResult {
+  applied: boolean;
+  dryRun: boolean;
+  message: string;
+  from: RegionId;
+  to: RegionId;
+  /** The main and epoch after the call (unchanged by a dry run or a failure before promotion). */
+  main: RegionId;
+  epoch: number;
+  databases: string[];
+  /** Milliseconds per stage, slowest database of each stage; absent on a dry run. */
+  timings?: { fenceMs: number; catchUpMs: number; promoteMs: number; totalMs: number };
+  results?: SwitchoverDatabaseReport[];
+  /** Management DNS after the call (the record moves as soon as the promotion is verified). */
+  management?: Record<string, Record<RegionId, number>>;
+  /** What the operator does next (rebuild the old main as a replica). */
+  next?: string;
+}
+
 /**
  * What the daemon supplies to the admin API. Each handler validates against the topology and
  * the current state and either returns its result or throws: an AdminRequestError (status 400,
@@ -66,6 +104,7 @@ export interface AdminHandlers {
   freeze(): Promise<OverrideResult>;
   unfreeze(): Promise<OverrideResult>;
   failover(request: FailoverRequest): Promise<FailoverResult>;
+  switchover(request: SwitchoverRequest): Promise<SwitchoverResult>;
 }
 
 export type AdminErrorStatus = 400 | 404 | 409;
@@ -98,5 +137,11 @@ export const failoverBody = z.strictObject({
     .string({ error: '"to" must be a string' })
     .regex(/^[A-Za-z0-9_-]{1,63}$/, '"to" must be a region id (letters, digits, "_" or "-")'),
   force: z.boolean({ error: '"force" must be true or false' }).default(false),
+  dryRun: z.boolean({ error: '"dryRun" must be true or false' }).default(false),
+});
+export const switchoverBody = z.strictObject({
+  to: z
+    .string({ error: '"to" must be a string' })
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, '"to" must be a region id (letters, digits, "_" or "-")'),
   dryRun: z.boolean({ error: '"dryRun" must be true or false' }).default(false),
 });

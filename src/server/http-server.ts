@@ -4,7 +4,14 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Logger, silentLogger } from '../log.js';
 import { isSwitchyardError } from '../util/errors.js';
-import { type AdminHandlers, AdminRequestError, emptyBody, failoverBody, regionBody } from './admin.js';
+import {
+  type AdminHandlers,
+  AdminRequestError,
+  emptyBody,
+  failoverBody,
+  regionBody,
+  switchoverBody,
+} from './admin.js';
 import { bearerToken, tokenMatches } from './auth.js';
 import { MAX_BODY_BYTES, readBody } from './body.js';
 import { parseListen } from './listen-address.js';
@@ -168,6 +175,10 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
     '/v1/admin/failover': {
       methods: ['POST'],
       handler: admin(failoverBody, (b) => opts.admin.failover(b)),
+    },
+    '/v1/admin/switchover': {
+      methods: ['POST'],
+      handler: admin(switchoverBody, (b) => opts.admin.switchover(b)),
     },
   };
 

@@ -6,6 +6,9 @@ export type {
   FailoverResult,
   OverrideResult,
   RecordMove,
+  SwitchoverDatabaseReport,
+  SwitchoverRequest,
+  SwitchoverResult,
 } from './admin.js';
 export { AdminRequestError, adminConflict, adminInvalid, adminNotFound } from './admin.js';
 export { bearerToken, tokenMatches } from './auth.js';

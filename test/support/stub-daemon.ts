@@ -70,6 +70,7 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
         class: 'api',
         home: 'r1',
         weights: { r1: 100, r2: 0 },
+        live: { r1: 100, r2: 0 },
       },
       {
         key: 'manage.example.com/A',
@@ -77,6 +78,7 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
         type: 'A',
         class: 'management',
         weights: { r1: 100, r2: 0 },
+        live: { r1: 100, r2: 0 },
       },
     ],
     alerts: overrides.frozen
@@ -236,6 +238,26 @@ export async function startStubDaemon(
         dryRun: false,
         message: `failover from ${from} to ${to} applied (epoch ${epoch})`,
         plan,
+      };
+    },
+    async switchover({ to, dryRun }) {
+      calls.push(`switchover ${to} dryRun=${dryRun}`);
+      known(to);
+      if (to === main) throw adminConflict(`${to} is already the main (epoch ${epoch})`);
+      const from = main;
+      if (!dryRun) {
+        main = to;
+        epoch += 1;
+      }
+      return {
+        applied: !dryRun,
+        dryRun,
+        message: dryRun ? `switchover ${from} → ${to}: dry run` : `${to} is the main (epoch ${epoch})`,
+        from,
+        to,
+        main,
+        epoch,
+        databases: ['apim', 'shared'],
       };
     },
   };

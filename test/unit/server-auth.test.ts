@@ -68,6 +68,7 @@ describe('server error mapping and token source', () => {
         freeze: freeze as never,
         unfreeze: ok,
         failover: failing(new Error('x')) as never,
+        switchover: failing(new Error('x')) as never,
       },
     });
     const { port } = await server.listen();
@@ -154,7 +155,14 @@ describe('server error mapping and token source', () => {
       registry: new Registry(),
       getStatus: failing(new Error()) as never,
       getReadiness: () => ({ ready: true }),
-      admin: { drain: ok, undrain: ok, freeze: ok, unfreeze: ok, failover: ok as never },
+      admin: {
+        drain: ok,
+        undrain: ok,
+        freeze: ok,
+        unfreeze: ok,
+        failover: ok as never,
+        switchover: ok as never,
+      },
     });
     await expect(second.listen()).rejects.toThrow(/EADDRINUSE/);
     await second.close();

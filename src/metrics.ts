@@ -40,6 +40,7 @@ const ALERT_KINDS: readonly AlertKind[] = [
   'split-brain',
   'awaiting-approval',
   'promotion-blocked',
+  'promotion-pending',
   'main-unavailable',
 ];
 

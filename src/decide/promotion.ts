@@ -74,7 +74,7 @@ function lagProblems(
   const out: string[] = [];
   const { maxLagSeconds, maxLagBytes } = policy.promotion;
   if (s === undefined || s === null) out.push(`${region} ${key} lag in seconds is unknown`);
-  else if (s > maxLagSeconds) out.push(`${region} ${key} is ${s}s behind (bound ${maxLagSeconds}s)`);
+  else if (s > maxLagSeconds) out.push(`${region} ${key} is ${+s.toFixed(1)}s behind (bound ${maxLagSeconds}s)`);
   if (b === undefined || b === null) out.push(`${region} ${key} lag in bytes is unknown`);
   else if (b > maxLagBytes)
     out.push(`${region} ${key} is ${formatBytes(b)} behind (bound ${formatBytes(maxLagBytes)})`);
@@ -178,6 +178,7 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
       reason,
     });
     reasons.push(reason);
+    alerts.push({ kind: 'promotion-pending', subject: pending.to, message: reason });
     return { main: pending.to, epoch: pending.epoch, actions, splitBrain, detached, reasons, alerts };
   }
 
@@ -257,7 +258,7 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
   main = eligible.region.id;
   const lag =
     eligible.lagSeconds !== null && eligible.lagBytes !== null
-      ? `, replicas ${eligible.lagSeconds}s / ${formatBytes(eligible.lagBytes)} behind`
+      ? `, replicas ${+eligible.lagSeconds.toFixed(1)}s / ${formatBytes(eligible.lagBytes)} behind`
       : '';
   const reason = `${lost}; promoting ${eligible.region.id} (epoch ${epoch}${lag}); management follows once it is writable`;
   actions.push(promote(eligible, state.main, epoch, false, reason, mainDbs));

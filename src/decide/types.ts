@@ -104,6 +104,7 @@ export type AlertKind =
   | 'split-brain'
   | 'awaiting-approval'
   | 'promotion-blocked'
+  | 'promotion-pending'
   | 'main-unavailable';
 
 export interface Alert {

@@ -166,6 +166,7 @@ describe('promotion', () => {
     expect(p.actions).toMatchObject([{ type: 'promote', region: 'r2', epoch: 3, resume: true }]);
     expect(p.actions.some((a) => a.type === 'fence')).toBe(false); // the target is not a split-brain
     expect(p.main).toBe('r2');
+    expect(p.alerts).toContainEqual(expect.objectContaining({ kind: 'promotion-pending', subject: 'r2' }));
   });
 });
 

@@ -74,7 +74,8 @@ function lagProblems(
   const out: string[] = [];
   const { maxLagSeconds, maxLagBytes } = policy.promotion;
   if (s === undefined || s === null) out.push(`${region} ${key} lag in seconds is unknown`);
-  else if (s > maxLagSeconds) out.push(`${region} ${key} is ${+s.toFixed(1)}s behind (bound ${maxLagSeconds}s)`);
+  else if (s > maxLagSeconds)
+    out.push(`${region} ${key} is ${+s.toFixed(1)}s behind (bound ${maxLagSeconds}s)`);
   if (b === undefined || b === null) out.push(`${region} ${key} lag in bytes is unknown`);
   else if (b > maxLagBytes)
     out.push(`${region} ${key} is ${formatBytes(b)} behind (bound ${formatBytes(maxLagBytes)})`);

@@ -47,6 +47,8 @@ describe('kill -9 of the daemon during a failover', () => {
       'the promotion intent in the daemon log',
       50,
     );
+    // The SQL fence of the dead primary fails first; then the (slow) hard fence starts: kill there.
+    await waitFor(() => existsSync(marker), 15_000, 'the hard fence of the old main running', 20);
     await first.stop('SIGKILL'); // kill -9: no shutdown handler runs
     expect(first.logs()).not.toContain('"event":"stopping"');
 

@@ -1,33 +1,16 @@
-import { connect } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTcpProbe } from '../../src/probe/tcp.js';
+import { type BlackHole, startBlackHole } from '../support/black-hole.js';
 import { closedPort, startTcpServer } from '../support/http-fixtures.js';
 
-/**
- * An address whose SYN goes unanswered, to exercise the connect timeout. Some sandboxes answer
- * every address through a proxy; then there is no black hole and those tests are skipped.
- */
-async function findBlackHole(): Promise<string | undefined> {
-  for (const host of ['10.255.255.1', '198.51.100.1']) {
-    const silent = await new Promise<boolean>((resolve) => {
-      const s = connect({ host, port: 9 });
-      const t = setTimeout(() => {
-        s.destroy();
-        resolve(true);
-      }, 300);
-      const done = () => {
-        clearTimeout(t);
-        s.destroy();
-        resolve(false);
-      };
-      s.once('connect', done);
-      s.once('error', done);
-    });
-    if (silent) return host;
-  }
-  return undefined;
-}
-const blackHole = await findBlackHole();
+// A loopback port whose SYNs go unanswered (see support/black-hole.ts): never an outside address.
+let blackHole: BlackHole;
+beforeAll(async () => {
+  blackHole = await startBlackHole();
+});
+afterAll(async () => {
+  await blackHole?.close();
+});
 
 describe('TCP probe', () => {
   it('is ok when the port accepts, and closes its socket', async () => {
@@ -63,8 +46,8 @@ describe('TCP probe', () => {
     expect(await p.run()).toMatchObject({ ok: false, error: 'refused' });
   });
 
-  it.skipIf(!blackHole)('times out against a black hole within the timeout', async () => {
-    const p = createTcpProbe({ host: blackHole as string, port: 9 }, { timeoutMs: 300 });
+  it('times out against a black hole within the timeout', async () => {
+    const p = createTcpProbe({ host: blackHole.host, port: blackHole.port }, { timeoutMs: 300 });
     const t0 = Date.now();
     const r = await p.run();
     expect(r.ok).toBe(false);
@@ -72,8 +55,8 @@ describe('TCP probe', () => {
     expect(Date.now() - t0).toBeLessThan(1_000);
   });
 
-  it.skipIf(!blackHole)('an abort ends the attempt as "aborted"', async () => {
-    const p = createTcpProbe({ host: blackHole as string, port: 9 }, { timeoutMs: 5_000 });
+  it('an abort ends the attempt as "aborted"', async () => {
+    const p = createTcpProbe({ host: blackHole.host, port: blackHole.port }, { timeoutMs: 5_000 });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 30);
     const r = await p.run(ac.signal);

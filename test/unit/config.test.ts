@@ -142,7 +142,9 @@ describe('configuration', () => {
   it('refuses a state store this version does not have, instead of failing at start', () => {
     const c = example();
     c.state = { store: 'etcd', etcd: { endpoints: ['http://127.0.0.1:2379'] } };
-    expect(errorsOf(c)).toEqual([expect.stringMatching(/^state\.store: "etcd" .* not available in this version/)]);
+    expect(errorsOf(c)).toEqual([
+      expect.stringMatching(/^state\.store: "etcd" .* not available in this version/),
+    ]);
   });
 
   it('reports YAML syntax errors with a line and column', () => {

@@ -23,7 +23,7 @@ const config = configSchema.parse({
         apim: { engine: 'postgres', host: 'db1', database: 'apim', user: 'sy', rise: 1, fall: 1 },
       },
     },
-    r3: { role: 'edge', gateway: { checks: [{ name: 'tcp', tcp: { host: '10.3.0.1', port: 8243 } }] } },
+    r3: { role: 'edge', gateway: { checks: [{ name: 'tcp', tcp: { host: '127.0.0.1', port: 8243 } }] } },
   },
 });
 

@@ -186,7 +186,10 @@ export function crossCheck(config: Config): { errors: Finding[]; warnings: Findi
   if (config.dns.provider === 'route53' && !config.dns.route53)
     err('dns.route53', 'provider "route53" needs a dns.route53 section (hostedZoneId at least)');
   if (config.state.store === 'etcd')
-    err('state.store', '"etcd" (several directors with leader election) is not available in this version; use "file"');
+    err(
+      'state.store',
+      '"etcd" (several directors with leader election) is not available in this version; use "file"',
+    );
   config.maintenance.forEach((m, i) => {
     if (!config.regions[m.region]) err(`maintenance[${i}].region`, `unknown region "${m.region}"`);
     if (m.cron.trim().split(/\s+/).length < 5 || m.cron.trim().split(/\s+/).length > 6)

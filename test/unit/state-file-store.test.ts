@@ -1,12 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { appendJournal, unfinishedIntents } from '../../src/state/journal.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { JOURNAL_LIMIT, type PersistedState } from '../../src/state/types.js';
 import { isSwitchyardError, type SwitchyardError } from '../../src/util/errors.js';
+import { ROOT } from '../support/engine.js';
 
 function sample(epoch = 1): PersistedState {
   return {
@@ -131,15 +133,29 @@ describe('FileStateStore', () => {
     expect(e.message).toMatch(/EACCES.*permission denied/);
   });
 
-  it.skipIf(process.getuid?.() === 0)(
-    'reports a real unreadable file (mode 000) as STATE_UNREADABLE',
-    async () => {
-      await writeFile(path, JSON.stringify(sample()));
-      await chmod(path, 0o000);
+  it('reports a real unreadable file (mode 000) as STATE_UNREADABLE', async () => {
+    await writeFile(path, JSON.stringify(sample()));
+    await chmod(path, 0o000);
+    if (process.getuid?.() !== 0) {
       const e = await rejection(new FileStateStore(path).load());
       expect(e.code).toBe('STATE_UNREADABLE');
-    },
-  );
+      return;
+    }
+    // root reads anything: load it as an unprivileged user instead, in a child process.
+    await chmod(dir, 0o755);
+    const script = `import { FileStateStore } from ${JSON.stringify(resolve(ROOT, 'src/state/file-store.ts'))};
+      new FileStateStore(${JSON.stringify(path)}).load().then(() => console.log('LOADED'), (e) => console.log(e.code, e.message));`;
+    const r = spawnSync(
+      'runuser',
+      ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(r.stdout).toMatch(/^STATE_UNREADABLE .*EACCES/m);
+  });
 
   it('reports a failed save as STATE_UNWRITABLE and keeps the old state', async () => {
     const store = new FileStateStore(path);

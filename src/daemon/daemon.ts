@@ -378,9 +378,9 @@ export class Daemon {
 
   /**
    * Waits (bounded) until every database of `regions` has a probe result started after `since`.
-   * Called before the first decision after a switchover, while decisions are still paused:
-   * deciding on the pre-switchover evidence would see the old main still writable and fence it
-   * as a split-brain (running its hard fence).
+   * Called before the first decision after a switchover or a promotion: deciding on evidence
+   * from before the fence would see the old main still writable and fence it again as a
+   * split-brain (running its hard fence).
    */
   private async waitFresh(regions: RegionId[], since: number): Promise<void> {
     const ids = this.targets.filter((t) => t.database && regions.includes(t.region)).map((t) => t.id);
@@ -481,9 +481,15 @@ export class Daemon {
       d.engine.weights = { ...d.engine.weights, ...desired };
     });
 
-    for (const a of plan.actions) if (a.type === 'fence') await this.actuator.fence(a);
+    for (const a of plan.actions) {
+      if (a.type !== 'fence') continue;
+      const fencedAt = this.clock.now();
+      // Like after a promotion: the next decision must not fence again on pre-fence evidence.
+      if (await this.actuator.fence(a)) await this.waitFresh([a.region], fencedAt);
+    }
     const promote = plan.actions.find((a) => a.type === 'promote');
     if (promote?.type !== 'promote') return;
+    const startedAt = this.clock.now();
     const ok = await this.actuator.promote(promote);
     if (!ok) return;
     const after: DesiredWeights = { ...desired };
@@ -493,6 +499,9 @@ export class Daemon {
     await this.keeper.update((d) => {
       d.engine.weights = { ...d.engine.weights, ...after };
     });
+    // The old main was fenced in the sequence: judge it next on probes taken after that, or its
+    // pre-fence "writable" would look like a split-brain (and run its hard fence again).
+    await this.waitFresh([promote.from], startedAt);
   }
 
   private countError(e: unknown, message: string): void {

@@ -1,6 +1,6 @@
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { addConnectionOptions, clientFromCommand, reportError } from './admin-client.js';
+import { confirmed } from './confirm.js';
 import { EXIT } from './exit-codes.js';
 import { failoverPreviewText } from './failover-format.js';
 
@@ -43,20 +43,7 @@ export function register(program: Command): void {
         process.exitCode = EXIT.CONFLICT;
         return;
       }
-      if (!opts.yes) {
-        if (!process.stdin.isTTY) {
-          process.stderr.write(
-            'switchyard: failover not applied: confirmation needed and stdin is not a terminal; re-run with --yes to apply\n',
-          );
-          process.exitCode = EXIT.INVALID;
-          return;
-        }
-        if (!(await confirm(opts.to))) {
-          process.stderr.write('switchyard: failover not applied: confirmation did not match\n');
-          process.exitCode = EXIT.INVALID;
-          return;
-        }
-      }
+      if (!(await confirmed('failover', opts.to, opts.yes))) return;
       const result = await client.failover({ to: opts.to, force, dryRun: false });
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.message}\n`);
       if (!result.applied) process.exitCode = EXIT.CONFLICT;
@@ -64,14 +51,4 @@ export function register(program: Command): void {
       reportError(e);
     }
   });
-}
-
-async function confirm(region: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`type the region id (${region}) to confirm the failover: `);
-    return answer.trim() === region;
-  } finally {
-    rl.close();
-  }
 }

@@ -1,7 +1,7 @@
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { SwitchoverResult } from '../server/admin.js';
 import { addConnectionOptions, clientFromCommand, reportError } from './admin-client.js';
+import { confirmed } from './confirm.js';
 import { EXIT } from './exit-codes.js';
 
 interface SwitchoverFlags {
@@ -37,20 +37,7 @@ export function register(program: Command): void {
         process.exitCode = EXIT.CONFLICT;
         return;
       }
-      if (!opts.yes) {
-        if (!process.stdin.isTTY) {
-          process.stderr.write(
-            'switchyard: switchover not applied: confirmation needed and stdin is not a terminal; re-run with --yes to apply\n',
-          );
-          process.exitCode = EXIT.INVALID;
-          return;
-        }
-        if (!(await confirm(opts.to))) {
-          process.stderr.write('switchyard: switchover not applied: confirmation did not match\n');
-          process.exitCode = EXIT.INVALID;
-          return;
-        }
-      }
+      if (!(await confirmed('switchover', opts.to, opts.yes))) return;
       const result = await client.switchover({ to: opts.to, dryRun: false });
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : switchoverText(result));
       if (!result.applied) process.exitCode = EXIT.CONFLICT;
@@ -84,14 +71,4 @@ export function switchoverText(r: SwitchoverResult): string {
     );
   if (r.next) out.push(`  next: ${r.next}`);
   return `${out.join('\n')}\n`;
-}
-
-async function confirm(region: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`type the region id (${region}) to confirm the switchover: `);
-    return answer.trim() === region;
-  } finally {
-    rl.close();
-  }
 }

@@ -499,6 +499,7 @@ export class Daemon {
     await this.keeper.update((d) => {
       d.engine.weights = { ...d.engine.weights, ...after };
     });
+    this.metrics.setState(this.keeper.current.engine);
     // The old main was fenced in the sequence: judge it next on probes taken after that, or its
     // pre-fence "writable" would look like a split-brain (and run its hard fence again).
     await this.waitFresh([promote.from], startedAt);

@@ -1,7 +1,7 @@
 import type { DatabaseConfig } from '../config/schema.js';
-import { fail } from './failure.js';
+import { fail, toFailure } from './failure.js';
 import { type HardFenceRunner, hardFenceEnv, runHardFence } from './hard-fence.js';
-import type { DbFailure, FenceOptions, FenceResult } from './types.js';
+import type { DbFailure, FenceOptions, FenceResult, PromoteResult } from './types.js';
 
 /** What the promoters share: dependencies, the time bound, and the hard-fence half of fence(). */
 
@@ -116,4 +116,46 @@ export function myIdent(name: string): string {
     .split('.')
     .map((p) => `\`${p.replace(/`/g, '``')}\``)
     .join('.');
+}
+
+/**
+ * Finishes promote(): runs its work within the deadline, turns a throw or the deadline into a
+ * failed result (keeping what was learnt so far, e.g. the lag before promoting), and logs once.
+ */
+export async function settlePromotion(
+  work: () => Promise<PromoteResult>,
+  c: {
+    partial: Omit<PromoteResult, 'ok' | 'durationMs'>;
+    startedAt: number;
+    timeoutMs: number;
+    deadlineMs: number;
+    secret: string | undefined;
+    logger: PromoterLogger | undefined;
+    label: string;
+    epoch: number;
+  },
+): Promise<PromoteResult> {
+  const elapsed = () => Math.round(performance.now() - c.startedAt);
+  const result = await withDeadline(
+    work().catch(
+      (e: unknown): PromoteResult => ({
+        ...c.partial,
+        ok: false,
+        durationMs: elapsed(),
+        error: toFailure('PROMOTION_FAILED', e, c.secret),
+      }),
+    ),
+    c.deadlineMs,
+    (): PromoteResult => ({
+      ...c.partial,
+      ok: false,
+      durationMs: elapsed(),
+      error: fail('PROMOTION_FAILED', 'timeout', `promotion did not finish within ${c.timeoutMs}ms`),
+    }),
+  );
+  c.logger?.[result.ok ? 'info' : 'warn'](
+    { db: c.label, epoch: c.epoch, alreadyPrimary: result.alreadyPrimary, error: result.error?.message },
+    result.ok ? 'database promoted and verified' : 'database promotion failed',
+  );
+  return result;
 }

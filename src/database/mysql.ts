@@ -6,6 +6,7 @@ import {
   myIdent,
   type PromoterDeps,
   type SqlFenceOutcome,
+  settlePromotion,
   withDeadline,
 } from './common.js';
 import { label as dbLabel, myRows, password, withMy } from './connect.js';
@@ -204,28 +205,16 @@ export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {})
           partial.position = String(p?.pos ?? '').replace(/\s+/g, '');
           return { ...partial, ok: true, durationMs: Math.round(performance.now() - t0) };
         });
-      const result = await withDeadline(
-        work().catch(
-          (e: unknown): PromoteResult => ({
-            ...partial,
-            ok: false,
-            durationMs: Math.round(performance.now() - t0),
-            error: toFailure('PROMOTION_FAILED', e, secret()),
-          }),
-        ),
-        timeoutMs + db.connectTimeout,
-        (): PromoteResult => ({
-          ...partial,
-          ok: false,
-          durationMs: Math.round(performance.now() - t0),
-          error: fail('PROMOTION_FAILED', 'timeout', `promotion did not finish within ${timeoutMs}ms`),
-        }),
-      );
-      deps.logger?.[result.ok ? 'info' : 'warn'](
-        { db: label, epoch: opts.epoch, alreadyPrimary: result.alreadyPrimary, error: result.error?.message },
-        result.ok ? 'database promoted and verified' : 'database promotion failed',
-      );
-      return result;
+      return settlePromotion(work, {
+        partial,
+        startedAt: t0,
+        timeoutMs,
+        deadlineMs: timeoutMs + db.connectTimeout,
+        secret: secret(),
+        logger: deps.logger,
+        label,
+        epoch: opts.epoch,
+      });
     },
 
     async catchUp(target: string, timeoutMs: number): Promise<CatchUpResult> {

@@ -6,6 +6,7 @@ import {
   type PromoterDeps,
   pgIdent,
   type SqlFenceOutcome,
+  settlePromotion,
   withDeadline,
 } from './common.js';
 import { label as dbLabel, password, withPg } from './connect.js';
@@ -190,28 +191,16 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
         partial.verified = true;
         return { ...partial, ok: true, durationMs: Math.round(performance.now() - t0) };
       };
-      const result = await withDeadline(
-        work().catch(
-          (e: unknown): PromoteResult => ({
-            ...partial,
-            ok: false,
-            durationMs: Math.round(performance.now() - t0),
-            error: toFailure('PROMOTION_FAILED', e, secret()),
-          }),
-        ),
-        timeoutMs + db.connectTimeout,
-        (): PromoteResult => ({
-          ...partial,
-          ok: false,
-          durationMs: Math.round(performance.now() - t0),
-          error: fail('PROMOTION_FAILED', 'timeout', `promotion did not finish within ${timeoutMs}ms`),
-        }),
-      );
-      deps.logger?.[result.ok ? 'info' : 'warn'](
-        { db: label, epoch: opts.epoch, alreadyPrimary: result.alreadyPrimary, error: result.error?.message },
-        result.ok ? 'database promoted and verified' : 'database promotion failed',
-      );
-      return result;
+      return settlePromotion(work, {
+        partial,
+        startedAt: t0,
+        timeoutMs,
+        deadlineMs: timeoutMs + db.connectTimeout,
+        secret: secret(),
+        logger: deps.logger,
+        label,
+        epoch: opts.epoch,
+      });
     },
 
     async catchUp(target: string, timeoutMs: number): Promise<CatchUpResult> {

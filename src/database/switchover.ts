@@ -134,72 +134,76 @@ export async function switchoverRegion(
     };
   };
 
+  /** One step on every database at once; `record` keeps each result and says if it succeeded. */
+  const step = async <R>(
+    name: SwitchoverStage,
+    op: (k: string) => Promise<R>,
+    record: (r: SwitchoverResult, result: R) => boolean,
+  ): Promise<boolean> => {
+    const results = await Promise.all(keys.map(op));
+    let ok = true;
+    keys.forEach((k, i) => {
+      const r = get(k);
+      r.stage = name;
+      if (!record(r, results[i] as R)) ok = false;
+    });
+    return ok;
+  };
+
   // Precheck: never fence a primary for a target that could not take over.
-  const statuses = await Promise.all(keys.map((k) => pair(k).to.status()));
-  let precheckOk = true;
-  keys.forEach((k, i) => {
-    const s = statuses[i] as DbStatus;
-    get(k).target = s;
-    if (!s.reachable || s.role !== 'replica') {
-      precheckOk = false;
-      get(k).error =
+  const ready = await step(
+    'precheck',
+    (k) => pair(k).to.status(),
+    (r, s: DbStatus) => {
+      r.target = s;
+      if (s.reachable && s.role === 'replica') return true;
+      r.error =
         s.error ??
         fail('PROMOTION_FAILED', 'still-replica', `target is not a replica (${s.detail}); nothing fenced`);
-    }
-  });
-  if (!precheckOk) return finish('precheck', false);
+      return false;
+    },
+  );
+  if (!ready) return finish('precheck', false);
 
   let t = performance.now();
-  const fences = await Promise.all(keys.map((k) => pair(k).from.fence({ hard: opts.hardFence === true })));
-  timings.fenceMs = ms(t);
-  let fenceOk = true;
-  keys.forEach((k, i) => {
-    const f = fences[i] as FenceResult;
-    const r = get(k);
-    r.fence = f;
-    r.position = f.position;
-    r.stage = 'fence';
-    if (!f.ok || !f.position) {
-      fenceOk = false;
+  const fenced = await step(
+    'fence',
+    (k) => pair(k).from.fence({ hard: opts.hardFence === true }),
+    (r, f: FenceResult) => {
+      r.fence = f;
+      r.position = f.position;
+      if (f.ok && f.position) return true;
       r.error = f.error ?? fail('FENCE_FAILED', 'error', 'fenced primary reported no position');
-    }
-  });
-  if (!fenceOk) return finish('fence', true);
+      return false;
+    },
+  );
+  timings.fenceMs = ms(t);
+  if (!fenced) return finish('fence', true);
 
   t = performance.now();
-  const catchUps = await Promise.all(
-    keys.map((k) => pair(k).to.catchUp(get(k).position as string, opts.catchUpTimeoutMs)),
+  const caughtUp = await step(
+    'catch-up',
+    (k) => pair(k).to.catchUp(get(k).position as string, opts.catchUpTimeoutMs),
+    (r, c: CatchUpResult) => {
+      r.catchUp = c;
+      if (!c.ok) r.error = c.error;
+      return c.ok;
+    },
   );
   timings.catchUpMs = ms(t);
-  let caughtUp = true;
-  keys.forEach((k, i) => {
-    const c = catchUps[i] as CatchUpResult;
-    const r = get(k);
-    r.catchUp = c;
-    r.stage = 'catch-up';
-    if (!c.ok) {
-      caughtUp = false;
-      r.error = c.error;
-    }
-  });
   if (!caughtUp) return finish('catch-up', true);
 
   t = performance.now();
-  const promotions = await Promise.all(
-    keys.map((k) => pair(k).to.promote({ epoch: opts.epoch, timeoutMs: opts.promoteTimeoutMs })),
+  const promoted = await step(
+    'promote',
+    (k) => pair(k).to.promote({ epoch: opts.epoch, timeoutMs: opts.promoteTimeoutMs }),
+    (r, p: PromoteResult) => {
+      r.promote = p;
+      if (!p.ok) r.error = p.error;
+      return p.ok;
+    },
   );
   timings.promoteMs = ms(t);
-  let promoted = true;
-  keys.forEach((k, i) => {
-    const p = promotions[i] as PromoteResult;
-    const r = get(k);
-    r.promote = p;
-    r.stage = 'promote';
-    if (!p.ok) {
-      promoted = false;
-      r.error = p.error;
-    }
-  });
   // From here on the old primaries stay fenced: a failed promotion is retried, never rolled back.
   return finish(promoted ? 'done' : 'promote', false);
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { DatabaseConfig } from '../../src/config/schema.js';
 import {
+  bootOnFreePort,
   exited,
-  freePort,
   removeDir,
   run,
   startServer,
@@ -178,20 +178,8 @@ function makeNode(
         throw new Error(`${e.message}\n${tail(node.logFile)}`);
       });
     },
-    async boot() {
-      for (let attempt = 0; ; attempt++) {
-        node.port = await freePort();
-        try {
-          await node.start();
-          return;
-        } catch (e) {
-          await node.kill();
-          if (attempt < 3 && /address already in use|Can't start server: Bind/i.test(tail(node.logFile, 40)))
-            continue;
-          throw e;
-        }
-      }
-    },
+    /** First start: a free port, retried when another process took it meanwhile. */
+    boot: () => bootOnFreePort(node, /address already in use|Can't start server: Bind/i),
   };
   return node;
 }

@@ -6,8 +6,8 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config/schema.js';
 import {
   account,
+  bootOnFreePort,
   exited,
-  freePort,
   type RunAs,
   removeDir,
   run,
@@ -203,21 +203,8 @@ function makeNode(
         throw new Error(`${e.message}\n${tail(node.logFile)}`);
       });
     },
-    /** First start: pick a free port, retrying when another process took it meanwhile. */
-    async boot() {
-      for (let attempt = 0; ; attempt++) {
-        node.port = await freePort();
-        try {
-          await node.start();
-          return;
-        } catch (e) {
-          await node.kill();
-          const log = tail(node.logFile, 40);
-          if (attempt < 3 && /could not (bind|create any TCP\/IP)|already in use/i.test(log)) continue;
-          throw e;
-        }
-      }
-    },
+    /** First start: a free port, retried when another process took it meanwhile. */
+    boot: () => bootOnFreePort(node, /could not (bind|create any TCP\/IP)|already in use/i),
   };
   return node;
 }

@@ -147,3 +147,24 @@ export async function startAll<const T extends readonly Promise<{ stop(): Promis
   );
   throw failed.reason;
 }
+
+/**
+ * First start of a test server on a free port, retrying (a few times) when another process took
+ * the port between our probe and the server's bind, as its log says.
+ */
+export async function bootOnFreePort(
+  node: { port: number; logFile: string; start(): Promise<void>; kill(): Promise<void> },
+  bindFailure: RegExp,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    node.port = await freePort();
+    try {
+      await node.start();
+      return;
+    } catch (e) {
+      await node.kill();
+      if (attempt < 3 && bindFailure.test(tail(node.logFile, 40))) continue;
+      throw e;
+    }
+  }
+}

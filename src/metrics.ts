@@ -55,7 +55,7 @@ export interface CoreMetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop); on by default. */
   defaultMetrics?: boolean;
   /** For the last-decision timestamp; the system clock by default. */
-  clock?: Pick<Clock, 'now'>;
+  clock?: Pick<Clock, 'wall'>;
 }
 
 export interface CoreMetrics {
@@ -253,7 +253,7 @@ export function createCoreMetrics(
     setPlan(plan, outcome) {
       const changed = plan.actions.length > 0 || plan.records.some((r) => r.changed);
       decisions.inc({ outcome: outcome ?? (changed ? 'changed' : 'unchanged') });
-      lastDecision.set(clock.now() / 1000);
+      lastDecision.set(clock.wall() / 1000);
       for (const [region, classes] of Object.entries(plan.serving))
         for (const [c, on] of Object.entries(classes)) serving.set({ region, class: c }, on ? 1 : 0);
       const counts = new Map<string, number>(ALERT_KINDS.map((k) => [k, 0]));

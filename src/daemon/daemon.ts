@@ -100,7 +100,7 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
-    this.startedAt = this.clock.now();
+    this.startedAt = this.clock.wall();
     this.topology = buildTopology(opts.config);
     this.targets = buildHealthTargets(opts.config);
     this.metrics = createCoreMetrics(
@@ -153,7 +153,9 @@ export class Daemon {
       for (const [key, db] of Object.entries(r.databases ?? {})) {
         m.set(
           key,
-          opts.promoter ? opts.promoter(region, key, db) : createPromoter(db, { logger: promoterLog }),
+          opts.promoter
+            ? opts.promoter(region, key, db)
+            : createPromoter(db, { logger: promoterLog, clock: this.clock }),
         );
         this.dbMetrics.init(region, key);
       }
@@ -219,6 +221,7 @@ export class Daemon {
 
     const token = config.director.adminToken;
     this.server = createServer({
+      clock: this.clock,
       listen: this.opts.listen ?? config.director.listen,
       registry: this.registry,
       adminToken: token ? () => resolveSecret(token) : undefined,
@@ -281,7 +284,9 @@ export class Daemon {
     const first = this.dns.start();
     const waited = await Promise.race([
       first.then(() => 'read' as const),
-      new Promise<'slow'>((r) => setTimeout(() => r('slow'), this.opts.dnsStartTimeoutMs ?? 15_000).unref()),
+      new Promise<'slow'>((r) =>
+        this.clock.setTimeout(() => r('slow'), this.opts.dnsStartTimeoutMs ?? 15_000),
+      ),
     ]);
     if (waited === 'slow') {
       log.warn(
@@ -322,7 +327,7 @@ export class Daemon {
       health: this.tracker.view(),
       state: structuredClone(s.engine),
       overrides: { ...structuredClone(s.overrides), maintenance: this.maintenance?.active() ?? [] },
-      now: this.clock.now(),
+      now: this.clock.monotonic(),
     };
   }
 
@@ -388,12 +393,12 @@ export class Daemon {
       ...this.targets.filter((t) => ids.includes(t.id)).map((t) => t.intervalMs + t.timeoutMs),
       0,
     );
-    const until = this.clock.now() + 2 * bound + 1_000;
+    const until = this.clock.monotonic() + 2 * bound + 1_000;
     const fresh = () =>
       this.tracker
         .targets()
         .every((t) => !ids.includes(t.id) || (t.last !== undefined && t.last.at >= since));
-    while (!fresh() && this.clock.now() < until && this.state === 'running')
+    while (!fresh() && this.clock.monotonic() < until && this.state === 'running')
       await new Promise<void>((r) => this.clock.setTimeout(r, 100));
   }
 
@@ -436,7 +441,7 @@ export class Daemon {
     this.lastSignature = signature;
     if (changed.length === 0 && plan.actions.length === 0 && plan.alerts.length === 0) return;
     const summary: DecisionSummary = {
-      at: new Date(this.clock.now()).toISOString(),
+      at: new Date(this.clock.wall()).toISOString(),
       changed: changed.length > 0 || plan.actions.length > 0,
       reasons: plan.reasons,
       actions: [
@@ -483,13 +488,13 @@ export class Daemon {
 
     for (const a of plan.actions) {
       if (a.type !== 'fence') continue;
-      const fencedAt = this.clock.now();
+      const fencedAt = this.clock.monotonic();
       // Like after a promotion: the next decision must not fence again on pre-fence evidence.
       if (await this.actuator.fence(a)) await this.waitFresh([a.region], fencedAt);
     }
     const promote = plan.actions.find((a) => a.type === 'promote');
     if (promote?.type !== 'promote') return;
-    const startedAt = this.clock.now();
+    const startedAt = this.clock.monotonic();
     const ok = await this.actuator.promote(promote);
     if (!ok) return;
     const after: DesiredWeights = { ...desired };
@@ -517,7 +522,7 @@ export class Daemon {
       config: this.opts.config,
       topology: this.topology,
       startedAt: this.startedAt,
-      now: this.clock.now(),
+      clock: this.clock,
       ready: ready.ready,
       ...(ready.reason ? { readyReason: ready.reason } : {}),
       state: this.keeper.current,
@@ -543,7 +548,7 @@ export class Daemon {
       const grace = this.opts.shutdownGraceMs ?? 30_000;
       const done = await Promise.race([
         this.inFlight.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), grace).unref()),
+        new Promise<boolean>((r) => this.clock.setTimeout(() => r(false), grace)),
       ]);
       if (!done) {
         const p = this.keeper.current.engine.promotion;

@@ -40,13 +40,13 @@ export class DatabaseActuator {
   /** True while a failed action on this key waits for its retry time. */
   private backingOff(key: string): boolean {
     const r = this.retryAt.get(key);
-    return r !== undefined && this.deps.clock.now() < r.at;
+    return r !== undefined && this.deps.clock.monotonic() < r.at;
   }
 
   private failed(key: string): void {
     const failures = (this.retryAt.get(key)?.failures ?? 0) + 1;
     const delay = this.deps.retryAfterMs * Math.min(8, 2 ** (failures - 1));
-    this.retryAt.set(key, { at: this.deps.clock.now() + delay, failures });
+    this.retryAt.set(key, { at: this.deps.clock.monotonic() + delay, failures });
   }
 
   async fence(action: FenceAction): Promise<boolean> {
@@ -63,7 +63,7 @@ export class DatabaseActuator {
       { event: 'action', action: 'fence', region: action.region, reason: action.reason },
       'fencing',
     );
-    const r = await fenceRegion(promoters, { hard: true });
+    const r = await fenceRegion(promoters, { hard: true }, this.deps.clock);
     for (const [db, res] of Object.entries(r.results)) dbMetrics.recordFence(action.region, db, res);
     metrics.countAction('fence', r.ok ? 'done' : 'failed');
     const detail = r.ok
@@ -104,7 +104,7 @@ export class DatabaseActuator {
           to: action.region,
           from: action.from,
           epoch: action.epoch,
-          startedAt: clock.now(),
+          startedAt: clock.wall(),
           force: action.force,
         };
       },
@@ -124,7 +124,7 @@ export class DatabaseActuator {
     // 2. Fence the old main if it answers (and run its hard fence, if configured).
     const old = this.deps.promoters.get(action.from);
     if (old && old.size > 0) {
-      const f = await fenceRegion(old, { hard: true });
+      const f = await fenceRegion(old, { hard: true }, clock);
       for (const [db, res] of Object.entries(f.results)) dbMetrics.recordFence(action.from, db, res);
       metrics.countAction('fence', f.ok ? 'done' : 'failed');
       const detail = f.ok
@@ -138,7 +138,7 @@ export class DatabaseActuator {
     }
 
     // 3. Promote every database of the target, verified by a heartbeat write.
-    const r = await promoteRegion(target, action.epoch, { timeoutMs: this.deps.promoteTimeoutMs });
+    const r = await promoteRegion(target, action.epoch, { timeoutMs: this.deps.promoteTimeoutMs, clock });
     for (const [db, res] of Object.entries(r.results)) dbMetrics.recordPromotion(action.region, db, res);
     metrics.countAction('promote', r.ok ? 'done' : 'failed');
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { appendJournal } from '../state/journal.js';
 import type {
   JournalAction,
@@ -8,6 +7,7 @@ import type {
   StateStore,
 } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
+import { type Random, randomId, systemRandom } from '../util/random.js';
 
 /**
  * The daemon's one copy of the durable state. Every change goes through `update`, which applies
@@ -22,6 +22,7 @@ export class StateKeeper {
     private readonly store: StateStore,
     initial: PersistedState,
     private readonly clock: Clock,
+    private readonly random: Random = systemRandom,
   ) {
     this.state = structuredClone(initial);
   }
@@ -50,10 +51,10 @@ export class StateKeeper {
     phase: JournalPhase,
     epoch: number,
     detail: string,
-    id: string = randomUUID(),
+    id: string = randomId(this.random),
     change?: (draft: PersistedState) => void,
   ): Promise<string> {
-    const entry: JournalEntry = { id, epoch, action, target, phase, at: this.clock.now(), detail };
+    const entry: JournalEntry = { id, epoch, action, target, phase, at: this.clock.wall(), detail };
     await this.update((d) => {
       Object.assign(d, appendJournal(d, entry));
       change?.(d);

@@ -6,12 +6,15 @@ import type { DecisionSummary, RegionStatus, StatusDocument } from '../server/st
 import { isoTime } from '../server/status.js';
 import type { PersistedState } from '../state/types.js';
 import type { Topology } from '../topology/types.js';
+import { type Clock, isoAt } from '../util/clock.js';
 
 export interface StatusInputs {
   config: Config;
   topology: Topology;
+  /** Wall time the daemon started. */
   startedAt: number;
-  now: number;
+  /** Converts the monotonic instants of health and probes into wall-time labels. */
+  clock: Clock;
   ready: boolean;
   readyReason?: string;
   state: Readonly<PersistedState>;
@@ -34,7 +37,7 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
         name: 'gateway',
         kind: 'gateway',
         status: h.gateway.status,
-        since: isoTime(h.gateway.since),
+        since: isoAt(i.clock, h.gateway.since),
         ...(h.gateway.detail ? { detail: h.gateway.detail } : {}),
       });
     if (h.keyManager)
@@ -42,7 +45,7 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
         name: 'keyManager',
         kind: 'keyManager',
         status: h.keyManager.status,
-        since: isoTime(h.keyManager.since),
+        since: isoAt(i.clock, h.keyManager.since),
         ...(h.keyManager.detail ? { detail: h.keyManager.detail } : {}),
       });
     for (const [key, d] of Object.entries(h.databases ?? {}))
@@ -50,7 +53,7 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
         name: `database.${key}`,
         kind: 'database',
         status: d.status,
-        since: isoTime(d.since),
+        since: isoAt(i.clock, d.since),
         ...(d.detail ? { detail: d.detail } : {}),
         ...(d.role ? { role: d.role } : {}),
         ...(d.writable !== undefined ? { writable: d.writable } : {}),
@@ -81,7 +84,7 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
       ready: i.ready,
       ...(i.ready ? {} : { readyReason: i.readyReason ?? 'not ready' }),
     },
-    generatedAt: isoTime(i.now) ?? '',
+    generatedAt: isoTime(i.clock.wall()) ?? '',
     main: engine.main,
     epoch: engine.epoch,
     overrides: { ...overrides, maintenance: i.maintenance },
@@ -91,11 +94,11 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
       region: t.region,
       component: t.component,
       state: t.status,
-      since: isoTime(t.since),
+      since: isoAt(i.clock, t.since),
       last: t.last
         ? {
             ok: t.last.ok,
-            at: isoTime(t.last.at) ?? '',
+            at: isoAt(i.clock, t.last.at) ?? '',
             latencyMs: Math.round(t.last.latencyMs),
             detail: t.last.detail,
           }

@@ -138,7 +138,7 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
     undefined,
     (d) => {
       d.engine.epoch = epoch;
-      d.engine.promotion = { to, from, epoch, startedAt: clock.now(), force: false };
+      d.engine.promotion = { to, from, epoch, startedAt: clock.wall(), force: false };
     },
   );
   logger.warn(
@@ -148,6 +148,7 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
 
   // 2. Fence → catch up → promote → verify, every database of the region stage by stage.
   const r = await switchoverRegion(pairs, {
+    clock,
     epoch,
     catchUpTimeoutMs: deps.catchUpTimeoutMs,
     promoteTimeoutMs: deps.promoteTimeoutMs,
@@ -241,7 +242,7 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
       ? `${to} is the main (epoch ${epoch}) after a planned switchover`
       : `switchover failed at ${r.stage}: ${why}`,
   );
-  return { from, epoch, result: r, doneAt: clock.now() };
+  return { from, epoch, result: r, doneAt: clock.monotonic() };
 }
 
 function report(deps: SwitchoverDeps, to: RegionId, o: Outcome): SwitchoverResult {

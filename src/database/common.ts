@@ -1,4 +1,5 @@
 import type { DatabaseConfig } from '../config/schema.js';
+import { type Clock, systemClock, withDeadline } from '../util/clock.js';
 import { fail, toFailure } from './failure.js';
 import { type HardFenceRunner, hardFenceEnv, runHardFence } from './hard-fence.js';
 import type { DbFailure, FenceOptions, FenceResult, PromoteResult } from './types.js';
@@ -20,22 +21,15 @@ export interface PromoterDeps {
   promoteTimeoutMs?: number;
   /** Polling interval of catch-up and verification loops (ms). */
   pollMs?: number;
+  /** Deadlines, polling and durations; the system clock by default. */
+  clock?: Clock;
+}
+
+export function clockOf(deps: PromoterDeps): Clock {
+  return deps.clock ?? systemClock;
 }
 
 export const DEFAULT_PROMOTE_TIMEOUT_MS = 60_000;
-
-/** Resolves to `onTimeout()` if `p` has not settled within `ms` (the work itself is not cancelled). */
-export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout()), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface SqlFenceOutcome {
   sqlFenced: boolean;
@@ -60,13 +54,16 @@ export async function finishFence(
   let hardFence: FenceResult['hardFence'];
   if (wantHard && db.hardFence) {
     const runner = deps.runHardFence ?? runHardFence;
-    hardFence = await runner(db.hardFence.command, db.hardFence.timeout, hardFenceEnv(db)).catch(
-      (e: unknown) => ({
-        ran: false,
-        ok: false,
-        detail: `hard fence failed: ${e instanceof Error ? e.message : String(e)}`,
-      }),
-    );
+    hardFence = await runner(
+      db.hardFence.command,
+      db.hardFence.timeout,
+      hardFenceEnv(db),
+      clockOf(deps),
+    ).catch((e: unknown) => ({
+      ran: false,
+      ok: false,
+      detail: `hard fence failed: ${e instanceof Error ? e.message : String(e)}`,
+    }));
   }
   const ok = (sql.sqlFenced || hardFence?.ok === true) && (hardFence === undefined || hardFence.ok);
   let error: DbFailure | undefined;
@@ -85,7 +82,7 @@ export async function finishFence(
     sqlFenced: sql.sqlFenced,
     sessionsTerminated: sql.sessionsTerminated,
     position: sql.position,
-    durationMs: Math.round(performance.now() - startedAt),
+    durationMs: Math.round(clockOf(deps).monotonic() - startedAt),
   };
   if (hardFence) result.hardFence = hardFence;
   if (error) result.error = error;
@@ -133,10 +130,12 @@ export async function settlePromotion(
     logger: PromoterLogger | undefined;
     label: string;
     epoch: number;
+    clock: Clock;
   },
 ): Promise<PromoteResult> {
-  const elapsed = () => Math.round(performance.now() - c.startedAt);
+  const elapsed = () => Math.round(c.clock.monotonic() - c.startedAt);
   const result = await withDeadline(
+    c.clock,
     work().catch(
       (e: unknown): PromoteResult => ({
         ...c.partial,

@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { DatabaseConfig, TlsConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
+import { type Clock, systemClock, withDeadline } from '../util/clock.js';
 
 /**
  * Bounded connections for probes and promoters. Every operation opens its own connection and
@@ -16,6 +17,8 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Overrides the config's statement timeout for long waits (pg_promote, catch-up). */
   statementTimeoutMs?: number;
+  /** Bounds the goodbye on close; the system clock by default. */
+  clock?: Clock;
 }
 
 export const DEFAULT_PORT = { postgres: 5432, mysql: 3306, mariadb: 3306 } as const;
@@ -113,7 +116,7 @@ export async function withMy<T>(
     return await fn(c);
   } finally {
     // end() waits for the server's goodbye; destroy() when it will not come.
-    await Promise.race([c.end(), new Promise((r) => setTimeout(r, 1_000).unref())]).catch(() => {});
+    await withDeadline(opts.clock ?? systemClock, c.end(), 1_000, () => undefined).catch(() => {});
     c.destroy();
   }
 }

@@ -93,5 +93,3 @@ export function toFailure(code: ErrorCode, e: unknown, secret?: string): DbFailu
   if (e instanceof DbStepError) return { code, reason: e.reason, message: redact(e.message, secret) };
   return failure(code, e, secret);
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

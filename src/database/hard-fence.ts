@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { DatabaseConfig } from '../config/schema.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { DEFAULT_PORT } from './connect.js';
 
 /**
@@ -19,11 +20,12 @@ export type HardFenceRunner = (
   command: readonly string[],
   timeoutMs: number,
   env: Record<string, string>,
+  clock?: Clock,
 ) => Promise<HardFenceOutcome>;
 
 const MAX_OUTPUT = 2_048;
 
-export const runHardFence: HardFenceRunner = (command, timeoutMs, env) =>
+export const runHardFence: HardFenceRunner = (command, timeoutMs, env, clock = systemClock) =>
   new Promise((resolve) => {
     const [cmd, ...args] = command;
     if (!cmd) {
@@ -38,16 +40,16 @@ export const runHardFence: HardFenceRunner = (command, timeoutMs, env) =>
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
     child.once('error', (e) => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       resolve({ ran: false, ok: false, detail: `hard fence could not start: ${e.message}` });
     });
     child.once('close', (code, signal) => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       const tail = output.trim().split('\n').slice(-3).join(' | ');
       if (timedOut)
         resolve({

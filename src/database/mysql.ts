@@ -1,13 +1,14 @@
 import type mysql from 'mysql2/promise';
 import type { DatabaseConfig } from '../config/schema.js';
+import { withDeadline } from '../util/clock.js';
 import {
+  clockOf,
   DEFAULT_PROMOTE_TIMEOUT_MS,
   finishFence,
   myIdent,
   type PromoterDeps,
   type SqlFenceOutcome,
   settlePromotion,
-  withDeadline,
 } from './common.js';
 import { label as dbLabel, myRows, password, withMy } from './connect.js';
 import { DbStepError, fail, toFailure } from './failure.js';
@@ -35,6 +36,7 @@ import type {
  */
 
 export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {}): Promoter {
+  const clock = clockOf(deps);
   const label = dbLabel(db);
   const stmt = db.statementTimeout;
   const secret = () => {
@@ -108,9 +110,10 @@ export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {})
     },
 
     async fence(opts?: FenceOptions): Promise<FenceResult> {
-      const t0 = performance.now();
+      const t0 = clock.monotonic();
       const bound = db.connectTimeout + 4 * stmt;
       const sql = await withDeadline<SqlFenceOutcome>(
+        clock,
         open(async (c): Promise<SqlFenceOutcome> => {
           const f = await readFlavor(c, stmt);
           const q = sqlFor(f);
@@ -144,7 +147,7 @@ export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {})
     },
 
     async promote(opts: PromoteOptions): Promise<PromoteResult> {
-      const t0 = performance.now();
+      const t0 = clock.monotonic();
       const timeoutMs = opts.timeoutMs ?? deps.promoteTimeoutMs ?? DEFAULT_PROMOTE_TIMEOUT_MS;
       const partial: Omit<PromoteResult, 'ok' | 'durationMs'> = { alreadyPrimary: false, verified: false };
       const work = () =>
@@ -203,7 +206,7 @@ export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {})
           partial.verified = true;
           const [p] = await run(c, `SELECT ${q.primaryPositionVar} AS pos`);
           partial.position = String(p?.pos ?? '').replace(/\s+/g, '');
-          return { ...partial, ok: true, durationMs: Math.round(performance.now() - t0) };
+          return { ...partial, ok: true, durationMs: Math.round(clock.monotonic() - t0) };
         });
       return settlePromotion(work, {
         partial,
@@ -214,12 +217,13 @@ export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {})
         logger: deps.logger,
         label,
         epoch: opts.epoch,
+        clock,
       });
     },
 
     async catchUp(target: string, timeoutMs: number): Promise<CatchUpResult> {
-      const t0 = performance.now();
-      const waited = () => Math.round(performance.now() - t0);
+      const t0 = clock.monotonic();
+      const waited = () => Math.round(clock.monotonic() - t0);
       let position: string | undefined;
       try {
         return await open(async (c) => {
@@ -245,17 +249,17 @@ export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {})
     },
 
     async unfence(): Promise<UnfenceResult> {
-      const t0 = performance.now();
+      const t0 = clock.monotonic();
       try {
         await open(async (c) => {
           const f = await readFlavor(c, stmt);
           for (const s of sqlFor(f).readOnlyOff) await run(c, s);
         });
-        return { ok: true, durationMs: Math.round(performance.now() - t0) };
+        return { ok: true, durationMs: Math.round(clock.monotonic() - t0) };
       } catch (e) {
         return {
           ok: false,
-          durationMs: Math.round(performance.now() - t0),
+          durationMs: Math.round(clock.monotonic() - t0),
           error: toFailure('FENCE_FAILED', e, secret()),
         };
       }

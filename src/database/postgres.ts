@@ -1,16 +1,17 @@
 import type pg from 'pg';
 import type { DatabaseConfig } from '../config/schema.js';
+import { sleep, withDeadline } from '../util/clock.js';
 import {
+  clockOf,
   DEFAULT_PROMOTE_TIMEOUT_MS,
   finishFence,
   type PromoterDeps,
   pgIdent,
   type SqlFenceOutcome,
   settlePromotion,
-  withDeadline,
 } from './common.js';
 import { label as dbLabel, password, withPg } from './connect.js';
-import { DbStepError, fail, sleep, toFailure } from './failure.js';
+import { DbStepError, fail, toFailure } from './failure.js';
 import { readPgStatus } from './pg-status.js';
 import type {
   CatchUpResult,
@@ -36,6 +37,7 @@ import type {
 export const PG_PROMOTER_APPLICATION = 'switchyard-promoter';
 
 export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = {}): Promoter {
+  const clock = clockOf(deps);
   const label = dbLabel(db);
   const pollMs = deps.pollMs ?? 100;
   const secret = () => {
@@ -65,8 +67,8 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
         one<{ v: string }>(c, "SELECT current_setting('default_transaction_read_only') AS v"),
       );
       if (v.v === want) return true;
-      if (Date.now() > untilMs) return false;
-      await sleep(pollMs);
+      if (clock.monotonic() > untilMs) return false;
+      await sleep(clock, pollMs);
     }
   }
 
@@ -104,9 +106,10 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
     },
 
     async fence(opts?: FenceOptions): Promise<FenceResult> {
-      const t0 = performance.now();
+      const t0 = clock.monotonic();
       const bound = db.connectTimeout + 3 * db.statementTimeout;
       const sql = await withDeadline<SqlFenceOutcome>(
+        clock,
         withPg(db, conn(), async (c): Promise<SqlFenceOutcome> => {
           const inRecovery = (await one<{ r: boolean }>(c, 'SELECT pg_is_in_recovery() AS r')).r;
           await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
@@ -128,7 +131,7 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
           return { sqlFenced: false, sessionsTerminated: killed.n, position };
         })
           .then(async (o) => {
-            const held = await waitReadOnlyDefault('on', Date.now() + db.statementTimeout);
+            const held = await waitReadOnlyDefault('on', clock.monotonic() + db.statementTimeout);
             return held
               ? { ...o, sqlFenced: true }
               : {
@@ -156,9 +159,9 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
     },
 
     async promote(opts: PromoteOptions): Promise<PromoteResult> {
-      const t0 = performance.now();
+      const t0 = clock.monotonic();
       const timeoutMs = opts.timeoutMs ?? deps.promoteTimeoutMs ?? DEFAULT_PROMOTE_TIMEOUT_MS;
-      const until = Date.now() + timeoutMs;
+      const until = clock.monotonic() + timeoutMs;
       const partial: Omit<PromoteResult, 'ok' | 'durationMs'> = { alreadyPrimary: false, verified: false };
       const work = async (): Promise<PromoteResult> => {
         const waitSeconds = Math.max(1, Math.floor(timeoutMs / 1000));
@@ -174,9 +177,9 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
           }
           for (;;) {
             if (!(await one<{ r: boolean }>(c, 'SELECT pg_is_in_recovery() AS r')).r) break;
-            if (Date.now() > until)
+            if (clock.monotonic() > until)
               throw new DbStepError('still-replica', 'still in recovery after pg_promote');
-            await sleep(pollMs);
+            await sleep(clock, pollMs);
           }
           // Clears a fence left by an earlier life as the old primary (or by fence()).
           await c.query('ALTER SYSTEM RESET default_transaction_read_only');
@@ -189,7 +192,7 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
           );
         partial.position = await heartbeat(opts.epoch);
         partial.verified = true;
-        return { ...partial, ok: true, durationMs: Math.round(performance.now() - t0) };
+        return { ...partial, ok: true, durationMs: Math.round(clock.monotonic() - t0) };
       };
       return settlePromotion(work, {
         partial,
@@ -200,13 +203,14 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
         logger: deps.logger,
         label,
         epoch: opts.epoch,
+        clock,
       });
     },
 
     async catchUp(target: string, timeoutMs: number): Promise<CatchUpResult> {
-      const t0 = performance.now();
-      const waited = () => Math.round(performance.now() - t0);
-      const until = Date.now() + timeoutMs;
+      const t0 = clock.monotonic();
+      const waited = () => Math.round(clock.monotonic() - t0);
+      const until = clock.monotonic() + timeoutMs;
       let position: string | undefined;
       try {
         return await withPg(db, conn(), async (c) => {
@@ -226,12 +230,12 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
               throw new DbStepError('not-caught-up', `replay is paused at ${r.lsn}, short of ${target}`);
             if (!r.rec)
               throw new DbStepError('not-caught-up', `already a primary at ${r.lsn}, short of ${target}`);
-            if (Date.now() > until)
+            if (clock.monotonic() > until)
               throw new DbStepError(
                 'not-caught-up',
                 `replayed ${r.lsn}, short of ${target} after ${timeoutMs}ms`,
               );
-            await sleep(pollMs);
+            await sleep(clock, pollMs);
           }
         });
       } catch (e) {
@@ -240,19 +244,19 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
     },
 
     async unfence(): Promise<UnfenceResult> {
-      const t0 = performance.now();
+      const t0 = clock.monotonic();
       try {
         await withPg(db, conn(), async (c) => {
           await c.query('ALTER SYSTEM RESET default_transaction_read_only');
           await c.query('SELECT pg_reload_conf()');
         });
-        if (!(await waitReadOnlyDefault('off', Date.now() + db.statementTimeout)))
+        if (!(await waitReadOnlyDefault('off', clock.monotonic() + db.statementTimeout)))
           throw new DbStepError('read-only', 'default_transaction_read_only is still on');
-        return { ok: true, durationMs: Math.round(performance.now() - t0) };
+        return { ok: true, durationMs: Math.round(clock.monotonic() - t0) };
       } catch (e) {
         return {
           ok: false,
-          durationMs: Math.round(performance.now() - t0),
+          durationMs: Math.round(clock.monotonic() - t0),
           error: toFailure('FENCE_FAILED', e, secret()),
         };
       }

@@ -1,5 +1,6 @@
 import type { DatabaseConfig } from '../config/schema.js';
 import type { DatabaseProbeResult } from '../probe/types.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import { messageOf, reasonOf } from './failure.js';
 import type { DbStatus } from './types.js';
 
@@ -13,7 +14,8 @@ export interface DbProbeOptions {
   /** Overall bound of one run; defaults to the check's timeout, else connect + statement timeouts. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
-  now?: () => number;
+  /** Result times and the run's bound; the system clock by default. */
+  clock?: Clock;
 }
 
 export function probeTimeout(db: DatabaseConfig, opts: DbProbeOptions): number {
@@ -23,20 +25,19 @@ export function probeTimeout(db: DatabaseConfig, opts: DbProbeOptions): number {
 export async function runDbProbe<R extends DatabaseProbeResult>(
   engine: DatabaseConfig['engine'],
   timeoutMs: number,
-  now: () => number,
+  clock: Clock,
   signal: AbortSignal | undefined,
   secret: () => string | undefined,
   work: (onCleanup: (fn: () => void) => void) => Promise<DbStatus>,
 ): Promise<R> {
-  const at = now();
-  const started = performance.now();
+  const at = clock.monotonic();
   let cleanup: (() => void) | undefined;
-  const latency = () => Math.round(performance.now() - started);
+  const latency = () => Math.round(clock.monotonic() - at);
   const base = { engine, at, latencyMs: 0 };
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   let onAbort: (() => void) | undefined;
   const bound = new Promise<R>((resolve) => {
-    timer = setTimeout(
+    timer = clock.setTimeout(
       () =>
         resolve({
           ...base,
@@ -77,7 +78,7 @@ export async function runDbProbe<R extends DatabaseProbeResult>(
     },
   );
   const result = await Promise.race([done, bound]);
-  clearTimeout(timer);
+  if (timer) clock.clearTimeout(timer);
   if (onAbort) signal?.removeEventListener('abort', onAbort);
   // If the bound won, the work may still hold a connection: close it now, don't wait.
   if (cleanup && result.error && (result.error === 'timeout' || result.error === 'aborted')) cleanup();

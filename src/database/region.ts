@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../util/clock.js';
 import { fail } from './failure.js';
 import type { DbFailure, FenceOptions, FenceResult, PromoteResult, Promoter } from './types.js';
 
@@ -51,9 +52,10 @@ function split<R extends { ok: boolean; error?: DbFailure }>(
 export async function promoteRegion(
   promoters: Map<string, Promoter>,
   epoch: number,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; clock?: Clock } = {},
 ): Promise<RegionPromotionResult> {
-  const t0 = performance.now();
+  const clock = opts.clock ?? systemClock;
+  const t0 = clock.monotonic();
   const rows = await settle(
     [...promoters],
     (p) => p.promote({ epoch, timeoutMs: opts.timeoutMs }),
@@ -67,14 +69,15 @@ export async function promoteRegion(
   );
   const s = split(rows, 'PROMOTION_FAILED');
   const ok = s.failed.length === 0;
-  return { ok, done: ok, epoch, ...s, durationMs: Math.round(performance.now() - t0) };
+  return { ok, done: ok, epoch, ...s, durationMs: Math.round(clock.monotonic() - t0) };
 }
 
 export async function fenceRegion(
   promoters: Map<string, Promoter>,
   opts?: FenceOptions,
+  clock: Clock = systemClock,
 ): Promise<RegionFenceResult> {
-  const t0 = performance.now();
+  const t0 = clock.monotonic();
   const rows = await settle(
     [...promoters],
     (p) => p.fence(opts),
@@ -87,5 +90,5 @@ export async function fenceRegion(
     }),
   );
   const s = split(rows, 'FENCE_FAILED');
-  return { ok: s.failed.length === 0, ...s, durationMs: Math.round(performance.now() - t0) };
+  return { ok: s.failed.length === 0, ...s, durationMs: Math.round(clock.monotonic() - t0) };
 }

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../util/clock.js';
 import { fail } from './failure.js';
 import type {
   CatchUpResult,
@@ -29,6 +30,7 @@ export interface SwitchoverOptions {
   hardFence?: boolean;
   /** Unfence the old primary when aborting before any promotion (default true). */
   unfenceOnAbort?: boolean;
+  clock?: Clock;
 }
 
 export type SwitchoverStage = 'precheck' | 'fence' | 'catch-up' | 'promote' | 'done';
@@ -55,8 +57,6 @@ export interface SwitchoverResult {
   timings: SwitchoverTimings;
   error?: DbFailure;
 }
-
-const ms = (t: number) => Math.round(performance.now() - t);
 
 export async function switchover(
   from: Promoter,
@@ -86,7 +86,9 @@ export async function switchoverRegion(
   pairs: Map<string, { from: Promoter; to: Promoter }>,
   opts: SwitchoverOptions,
 ): Promise<RegionSwitchoverResult> {
-  const t0 = performance.now();
+  const clock = opts.clock ?? systemClock;
+  const ms = (t: number) => Math.round(clock.monotonic() - t);
+  const t0 = clock.monotonic();
   const keys = [...pairs.keys()];
   const res: Record<string, SwitchoverResult> = {};
   for (const k of keys)
@@ -165,7 +167,7 @@ export async function switchoverRegion(
   );
   if (!ready) return finish('precheck', false);
 
-  let t = performance.now();
+  let t = clock.monotonic();
   const fenced = await step(
     'fence',
     (k) => pair(k).from.fence({ hard: opts.hardFence === true }),
@@ -180,7 +182,7 @@ export async function switchoverRegion(
   timings.fenceMs = ms(t);
   if (!fenced) return finish('fence', true);
 
-  t = performance.now();
+  t = clock.monotonic();
   const caughtUp = await step(
     'catch-up',
     (k) => pair(k).to.catchUp(get(k).position as string, opts.catchUpTimeoutMs),
@@ -193,7 +195,7 @@ export async function switchoverRegion(
   timings.catchUpMs = ms(t);
   if (!caughtUp) return finish('catch-up', true);
 
-  t = performance.now();
+  t = clock.monotonic();
   const promoted = await step(
     'promote',
     (k) => pair(k).to.promote({ epoch: opts.epoch, timeoutMs: opts.promoteTimeoutMs }),

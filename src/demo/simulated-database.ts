@@ -1,5 +1,6 @@
 import type { DbStatus, Promoter } from '../database/types.js';
 import type { DatabaseProbeResult, Probe } from '../probe/types.js';
+import { type Clock, systemClock } from '../util/clock.js';
 
 /**
  * A database that exists only in memory, for the demo: it answers like the real probes and
@@ -17,6 +18,7 @@ export class SimulatedDatabase {
   constructor(
     readonly label: string,
     primary: boolean,
+    private readonly clock: Clock = systemClock,
   ) {
     this.role = primary ? 'primary' : 'replica';
     this.writable = primary;
@@ -54,7 +56,7 @@ export class SimulatedDatabase {
   probe(): Probe<DatabaseProbeResult> {
     return {
       run: async () => {
-        const at = Date.now();
+        const at = this.clock.monotonic();
         const s = this.status();
         if (!s.reachable)
           return { ok: false, at, latencyMs: 1, detail: s.detail, error: 'refused', engine: 'postgres' };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { RecordDef } from '../topology/types.js';
+import { systemClock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
 import type { ApplyResult, DnsProvider, WeightedSet } from './types.js';
 
@@ -47,7 +48,7 @@ export class FileDnsProvider implements DnsProvider {
 
   constructor(
     readonly path: string,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => systemClock.wall(),
   ) {}
 
   async read(records: readonly RecordDef[]): Promise<WeightedSet[]> {

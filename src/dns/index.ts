@@ -30,7 +30,7 @@ export function createDnsProvider(dns: Config['dns'], deps: DnsProviderDeps): Dn
     case 'memory':
       return new MemoryDnsProvider();
     case 'file':
-      return new FileDnsProvider(dns.file.path, () => deps.clock.now());
+      return new FileDnsProvider(dns.file.path, () => deps.clock.wall());
     case 'route53':
       if (!dns.route53)
         throw new SwitchyardError('CONFIG_INVALID', 'dns.route53: required when dns.provider is "route53"');

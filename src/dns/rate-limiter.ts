@@ -17,7 +17,7 @@ export class TokenBucket {
     private readonly burst = Math.max(1, Math.floor(ratePerSecond)),
   ) {
     this.tokens = this.burst;
-    this.last = clock.now();
+    this.last = clock.monotonic();
   }
 
   /** Resolves when a request may be sent. */
@@ -28,7 +28,7 @@ export class TokenBucket {
   }
 
   private refill(): void {
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
     this.last = now;
   }

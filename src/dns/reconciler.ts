@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RecordDef, RegionId } from '../topology/types.js';
 import type { Clock } from '../util/clock.js';
 import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
+import { systemRandom } from '../util/random.js';
 import { type BackoffBounds, backoffDelay, Sleeper } from './backoff.js';
 import type { DnsMetrics } from './metrics.js';
 import { type PlanProblem, planChanges, weightsOf } from './plan.js';
@@ -107,7 +108,7 @@ export class DnsReconciler {
     this.clock = deps.clock;
     this.options = deps.options;
     this.retry = { ...DEFAULT_RETRY, ...deps.options.retry };
-    this.random = deps.options.random ?? Math.random;
+    this.random = deps.options.random ?? systemRandom;
     this.sleeper = new Sleeper(deps.clock);
   }
 
@@ -209,7 +210,7 @@ export class DnsReconciler {
         for (const w of job.waiters) w.resolve(outcome);
       } catch (err) {
         this.stale = true; // after any failure the cache may be wrong: re-read before the next plan
-        this.lastError = { code: errorCode(err), message: (err as Error).message, at: this.clock.now() };
+        this.lastError = { code: errorCode(err), message: (err as Error).message, at: this.clock.wall() };
         if (isPermanent(err)) {
           this.log.error({ err, reason: 'permanent DNS error' }, 'dns reconcile refused; not retried');
           for (const w of job.waiters) w.reject(err);
@@ -266,8 +267,8 @@ export class DnsReconciler {
       this.adoptNewer(job);
     }
     if (!job.desired) {
-      this.lastApplyAt = this.clock.now();
-      return { changes: [], problems: [], dryRun: this.options.dryRun, writeCalls: 0, at: this.clock.now() };
+      this.lastApplyAt = this.clock.wall();
+      return { changes: [], problems: [], dryRun: this.options.dryRun, writeCalls: 0, at: this.clock.wall() };
     }
     const plan = planChanges(this.records, this.live, job.desired, {
       createMissing: this.options.createMissing,
@@ -277,14 +278,14 @@ export class DnsReconciler {
     const base = { changes: plan.changes, problems: plan.problems, dryRun: this.options.dryRun };
 
     if (plan.changes.length === 0 || this.options.dryRun) {
-      this.lastApplyAt = this.clock.now();
-      return { ...base, writeCalls: 0, at: this.clock.now() };
+      this.lastApplyAt = this.clock.wall();
+      return { ...base, writeCalls: 0, at: this.clock.wall() };
     }
 
     const result = await this.provider.apply(plan.changes);
     this.remember(plan.changes);
-    this.lastApplyAt = this.clock.now();
-    this.metrics.lastApplyTimestamp.set(this.clock.now() / 1000);
+    this.lastApplyAt = this.clock.wall();
+    this.metrics.lastApplyTimestamp.set(this.clock.wall() / 1000);
     for (const c of plan.changes) this.metrics.changesApplied.inc({ record: c.recordKey });
     this.log.info(
       {
@@ -306,7 +307,7 @@ export class DnsReconciler {
       writeCalls: result.writeCalls,
       ...(result.changeId !== undefined ? { changeId: result.changeId } : {}),
       ...(result.insync ? { insync: result.insync } : {}),
-      at: this.clock.now(),
+      at: this.clock.wall(),
     };
   }
 

@@ -14,6 +14,7 @@ import type { Route53Config } from '../config/schema.js';
 import type { RecordDef } from '../topology/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
+import { systemRandom } from '../util/random.js';
 import { type BackoffBounds, backoffDelay, Sleeper } from './backoff.js';
 import type { DnsMetrics, DnsOperation } from './metrics.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -82,7 +83,7 @@ export class Route53DnsProvider implements DnsProvider {
     this.metrics = deps.metrics;
     this.limiter = new TokenBucket(config.maxRequestsPerSecond, this.clock);
     this.sleeper = new Sleeper(this.clock);
-    this.random = deps.random ?? Math.random;
+    this.random = deps.random ?? systemRandom;
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
     this.pageSize = Math.min(300, Math.max(1, deps.pageSize ?? 300));
     this.ownsClient = deps.client === undefined;
@@ -111,7 +112,7 @@ export class Route53DnsProvider implements DnsProvider {
   async apply(sets: readonly WeightedSet[]): Promise<ApplyResult> {
     if (sets.length === 0) return { writeCalls: 0 };
     const batches = splitBatches(sets.map(toUpsert));
-    const started = this.clock.now();
+    const started = this.clock.monotonic();
     const ids: string[] = [];
     for (const [i, batch] of batches.entries()) {
       const part = batches.length > 1 ? ` (batch ${i + 1}/${batches.length})` : '';
@@ -208,11 +209,11 @@ export class Route53DnsProvider implements DnsProvider {
     const report = (status: InsyncReport['status']): InsyncReport => ({
       changeIds: [...ids],
       status,
-      propagationMs: this.clock.now() - started,
+      propagationMs: this.clock.monotonic() - started,
     });
     try {
       while (remaining.size > 0) {
-        if (this.clock.now() >= deadline || this.closed) {
+        if (this.clock.monotonic() >= deadline || this.closed) {
           this.log.warn(
             { changeIds: ids, syncTimeoutMs: this.config.syncTimeout },
             'change not INSYNC in time',
@@ -220,7 +221,7 @@ export class Route53DnsProvider implements DnsProvider {
           return report('timeout');
         }
         await this.sleeper.sleep(
-          Math.min(this.config.pollInterval, Math.max(0, deadline - this.clock.now())),
+          Math.min(this.config.pollInterval, Math.max(0, deadline - this.clock.monotonic())),
         );
         if (this.closed) return report('timeout');
         for (const id of [...remaining]) {

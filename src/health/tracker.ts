@@ -71,7 +71,7 @@ export class HealthTracker {
   private readonly listeners = new Set<Listener>();
 
   constructor(targets: readonly HealthTarget[], opts: { clock?: Clock; onChange?: Listener } = {}) {
-    const now = (opts.clock ?? systemClock).now();
+    const now = (opts.clock ?? systemClock).monotonic();
     if (opts.onChange) this.listeners.add(opts.onChange);
     const byKey = new Map<string, ComponentEntry>();
     for (const spec of targets) {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
 import type { HttpCheckConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
@@ -75,9 +74,8 @@ export function createHttpProbe(check: HttpCheckConfig, opts: HttpProbeOptions):
   });
 
   async function run(signal?: AbortSignal): Promise<ProbeResult> {
-    const at = clock.now();
-    const t0 = performance.now();
-    const elapsed = () => Math.round(performance.now() - t0);
+    const at = clock.monotonic();
+    const elapsed = () => Math.round(clock.monotonic() - at);
     const fail = (error: ProbeFailure, detail: string, status?: number): ProbeResult => ({
       ok: false,
       at,

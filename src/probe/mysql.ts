@@ -4,6 +4,7 @@ import { connectMy, password } from '../database/connect.js';
 import { readMyStatus } from '../database/mysql-read.js';
 import type { MyFlavor, ReplicaStatus } from '../database/mysql-status.js';
 import { type DbProbeOptions, probeTimeout, runDbProbe } from '../database/probe-run.js';
+import { systemClock } from '../util/clock.js';
 import type { DatabaseProbeResult, Probe } from './types.js';
 
 /** What the MySQL/MariaDB probe adds to the common database result. */
@@ -24,14 +25,14 @@ export const MY_PROBE_PROGRAM = 'switchyard-probe';
  */
 export function createMysqlProbe(db: DatabaseConfig, opts: DbProbeOptions = {}): Probe<MysqlProbeResult> {
   const timeoutMs = probeTimeout(db, opts);
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
   const stmt = Math.min(db.statementTimeout, timeoutMs);
   return {
     run(signal?: AbortSignal) {
       return runDbProbe<MysqlProbeResult>(
         db.engine,
         timeoutMs,
-        now,
+        clock,
         signal,
         () => password(db, opts.env),
         async (onCleanup) => {

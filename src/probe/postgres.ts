@@ -3,6 +3,7 @@ import type { DatabaseConfig } from '../config/schema.js';
 import { connectPg, password } from '../database/connect.js';
 import { type PgStatus, readPgStatus } from '../database/pg-status.js';
 import { type DbProbeOptions, probeTimeout, runDbProbe } from '../database/probe-run.js';
+import { systemClock } from '../util/clock.js';
 import type { DatabaseProbeResult, Probe } from './types.js';
 
 /** What the PostgreSQL probe adds to the common database result. */
@@ -25,13 +26,13 @@ export function createPostgresProbe(
   opts: DbProbeOptions = {},
 ): Probe<PostgresProbeResult> {
   const timeoutMs = probeTimeout(db, opts);
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
   return {
     run(signal?: AbortSignal) {
       return runDbProbe<PostgresProbeResult>(
         'postgres',
         timeoutMs,
-        now,
+        clock,
         signal,
         () => password(db, opts.env),
         async (onCleanup) => {

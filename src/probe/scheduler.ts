@@ -1,6 +1,7 @@
 import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { SwitchyardError } from '../util/errors.js';
+import { systemRandom } from '../util/random.js';
 import type { Probe, ProbeResult } from './types.js';
 
 export interface ScheduledTarget<R extends ProbeResult = ProbeResult> {
@@ -78,7 +79,7 @@ export class ProbeScheduler<R extends ProbeResult = ProbeResult> {
 
   constructor(opts: SchedulerOptions<R>) {
     this.clock = opts.clock ?? systemClock;
-    this.random = opts.random ?? Math.random;
+    this.random = opts.random ?? systemRandom;
     this.onResult = opts.onResult;
     this.abortGraceMs = opts.abortGraceMs ?? 100;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
@@ -166,12 +167,12 @@ export class ProbeScheduler<R extends ProbeResult = ProbeResult> {
   }
 
   private scheduleFirst(e: Entry<R>): void {
-    e.nextAt = this.clock.now() + Math.floor(this.random() * e.target.intervalMs);
+    e.nextAt = this.clock.monotonic() + Math.floor(this.random() * e.target.intervalMs);
     this.arm(e);
   }
 
   private arm(e: Entry<R>): void {
-    e.timer = this.clock.setTimeout(() => this.fire(e), Math.max(0, e.nextAt - this.clock.now()));
+    e.timer = this.clock.setTimeout(() => this.fire(e), Math.max(0, e.nextAt - this.clock.monotonic()));
   }
 
   private nextGap(t: ScheduledTarget<R>): number {
@@ -182,7 +183,7 @@ export class ProbeScheduler<R extends ProbeResult = ProbeResult> {
   private fire(e: Entry<R>): void {
     e.timer = undefined;
     if (!this.started || e.removed) return;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     const planned = e.nextAt;
     this.recordLateness(now - planned);
     e.nextAt = planned + this.nextGap(e.target);
@@ -212,7 +213,7 @@ export class ProbeScheduler<R extends ProbeResult = ProbeResult> {
       }
     };
     const synthetic = (error: string, detail: string) =>
-      ({ ok: false, at: startedAt, latencyMs: this.clock.now() - startedAt, error, detail }) as R;
+      ({ ok: false, at: startedAt, latencyMs: this.clock.monotonic() - startedAt, error, detail }) as R;
     const deadline = this.clock.setTimeout(() => {
       this.counters.timeouts++;
       controller.abort(timeoutReason(timeoutMs));

@@ -1,5 +1,4 @@
 import { connect } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { TcpCheckConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
@@ -17,8 +16,7 @@ export function createTcpProbe(check: TcpCheckConfig, opts: TcpProbeOptions): Pr
   const timeoutMs = opts.timeoutMs;
 
   function run(signal?: AbortSignal): Promise<ProbeResult> {
-    const at = clock.now();
-    const t0 = performance.now();
+    const at = clock.monotonic();
     return new Promise<ProbeResult>((resolve) => {
       if (signal?.aborted) {
         resolve({ ok: false, at, latencyMs: 0, error: 'aborted', detail: 'aborted before start' });
@@ -29,12 +27,12 @@ export function createTcpProbe(check: TcpCheckConfig, opts: TcpProbeOptions): Pr
       const finish = (r: Omit<ProbeResult, 'at' | 'latencyMs'>) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         socket.destroy();
-        resolve({ ...r, at, latencyMs: Math.round(performance.now() - t0) });
+        resolve({ ...r, at, latencyMs: Math.round(clock.monotonic() - at) });
       };
-      const timer = setTimeout(
+      const timer = clock.setTimeout(
         () => finish({ ok: false, error: 'timeout', detail: `timeout after ${formatDuration(timeoutMs)}` }),
         timeoutMs,
       );
@@ -48,7 +46,7 @@ export function createTcpProbe(check: TcpCheckConfig, opts: TcpProbeOptions): Pr
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('connect', () => {
-        const ms = Math.round(performance.now() - t0);
+        const ms = Math.round(clock.monotonic() - at);
         finish({ ok: true, detail: `connected in ${ms}ms` });
       });
       socket.once('error', (e) => {

@@ -89,7 +89,7 @@ export function scenarioInput(
   topology: Topology,
   s: Scenario,
   source = 'scenario',
-  clockNow = Date.now(),
+  clockNow = Date.UTC(2026, 0, 1),
 ): DecideInput {
   const errors: string[] = [];
   const now = s.now ? Date.parse(s.now) : clockNow;

@@ -55,7 +55,7 @@ export function scheduleMaintenance(
 
   const evaluate = (at?: number) => {
     if (stopped) return;
-    const now = Math.max(clock.now(), at ?? 0);
+    const now = Math.max(clock.wall(), at ?? 0);
     const next = new Map<string, ActiveWindow[]>();
     for (const a of activeWindows(compiled, now)) next.set(a.region, [...(next.get(a.region) ?? []), a]);
     for (const [region, list] of next) {
@@ -76,7 +76,7 @@ export function scheduleMaintenance(
     endTimer = undefined;
     const ends = [...next.values()].flat().map((a) => a.end);
     if (ends.length > 0)
-      endTimer = clock.setTimeout(() => evaluate(), Math.max(0, Math.min(...ends) - clock.now()));
+      endTimer = clock.setTimeout(() => evaluate(), Math.max(0, Math.min(...ends) - clock.wall()));
   };
 
   const handles: CronHandle[] = compiled.map((w) =>

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Logger, silentLogger } from '../log.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { isSwitchyardError } from '../util/errors.js';
 import {
   type AdminHandlers,
@@ -36,6 +37,8 @@ export interface ServerOptions {
   getReadiness(): Readiness;
   admin: AdminHandlers;
   logger?: Logger;
+  /** Request durations and the close grace; the system clock by default. */
+  clock?: Clock;
 }
 
 export interface SwitchyardServer {
@@ -65,6 +68,7 @@ const READ_METHODS = ['GET', 'HEAD'] as const;
  */
 export function createServer(opts: ServerOptions): SwitchyardServer {
   const log = opts.logger ?? silentLogger();
+  const clock = opts.clock ?? systemClock;
   const { host, port } = parseListen(opts.listen);
 
   const admin = <S extends z.ZodType>(schema: S, run: (body: z.output<S>) => Promise<unknown>): Handler => {
@@ -185,7 +189,7 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
   const server = createHttpServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = routes[path];
-    const started = performance.now();
+    const started = clock.monotonic();
     // Method, path and status only: headers (and so the token) are never logged.
     res.on('finish', () =>
       log.debug(
@@ -194,7 +198,7 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
           method: req.method,
           path,
           status: res.statusCode,
-          ms: Math.round(performance.now() - started),
+          ms: Math.round(clock.monotonic() - started),
         },
         'request',
       ),
@@ -259,10 +263,9 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
           resolve();
           return;
         }
-        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
-        cut.unref();
+        const cut = clock.setTimeout(() => server.closeAllConnections(), graceMs);
         server.close((e) => {
-          clearTimeout(cut);
+          clock.clearTimeout(cut);
           if (e) reject(e);
           else resolve();
         });

@@ -1,28 +1,36 @@
 /**
  * The catalogue of typed errors. Every error switchyard raises on purpose carries a stable
- * `code`; docs/errors.md documents each one (a unit test keeps the two in step).
+ * `code` and says whether a retry can succeed; docs/errors.md documents each one (a unit test
+ * keeps the two in step). Throw a SwitchyardError for anything raised on purpose; a plain Error
+ * means a bug.
  */
+/** What the catalogue says of a code: whether retrying the same call can succeed, and what it means. */
+export interface ErrorSpec {
+  retryable: boolean;
+  summary: string;
+}
+
 export const ERROR_CODES = {
-  CONFIG_INVALID: 'the configuration file failed validation',
-  CONFIG_UNREADABLE: 'the configuration file could not be read or parsed as YAML',
-  SCENARIO_INVALID: 'a plan scenario file failed validation',
-  SECRET_UNRESOLVED: 'a secret reference (env:/file:) could not be resolved',
-  STATE_CORRUPT: 'the state file exists but is not valid switchyard state',
-  STATE_UNREADABLE: 'the state file could not be read',
-  STATE_UNWRITABLE: 'the state file could not be written (permissions, disk full, read-only filesystem)',
-  STATE_CONFLICT: 'a compare-and-swap on the state epoch failed',
-  DNS_OWNERSHIP: 'a live record set is not one switchyard may manage',
-  DNS_INVALID_CHANGE: 'the DNS provider rejected a change batch',
-  DNS_UNAVAILABLE: 'the DNS provider API failed after retries',
-  DNS_ALL_ZERO: 'a change would have left a record set with every weight at zero',
-  PROMOTION_FAILED: 'a database promotion did not complete',
-  FENCE_FAILED: 'a database could not be fenced',
-  CATCHUP_FAILED: 'a replica did not apply its primary’s last position within the bound',
-  DATABASE_UNAVAILABLE: 'a database did not answer a status query',
-  ADMIN_UNAUTHORIZED: 'the admin API was called without a valid bearer token',
-  ADMIN_REQUEST_INVALID: 'the admin API received a request it cannot apply',
-  DAEMON_UNREACHABLE: 'the CLI could not reach the daemon admin API',
-} as const;
+  CONFIG_INVALID: { retryable: false, summary: 'the configuration file failed validation' },
+  CONFIG_UNREADABLE: { retryable: false, summary: 'the configuration file could not be read or parsed as YAML' },
+  SCENARIO_INVALID: { retryable: false, summary: 'a plan scenario file failed validation' },
+  SECRET_UNRESOLVED: { retryable: false, summary: 'a secret reference (env:/file:) could not be resolved' },
+  STATE_CORRUPT: { retryable: false, summary: 'the state file exists but is not valid switchyard state' },
+  STATE_UNREADABLE: { retryable: false, summary: 'the state file could not be read' },
+  STATE_UNWRITABLE: { retryable: true, summary: 'the state file could not be written (permissions, disk full, read-only filesystem)' },
+  STATE_CONFLICT: { retryable: true, summary: 'a compare-and-swap on the state epoch failed' },
+  DNS_OWNERSHIP: { retryable: false, summary: 'a live record set is not one switchyard may manage' },
+  DNS_INVALID_CHANGE: { retryable: false, summary: 'the DNS provider rejected a change batch' },
+  DNS_UNAVAILABLE: { retryable: true, summary: 'the DNS provider API failed after retries' },
+  DNS_ALL_ZERO: { retryable: false, summary: 'a change would have left a record set with every weight at zero' },
+  PROMOTION_FAILED: { retryable: true, summary: 'a database promotion did not complete' },
+  FENCE_FAILED: { retryable: true, summary: 'a database could not be fenced' },
+  CATCHUP_FAILED: { retryable: true, summary: 'a replica did not apply its primary’s last position within the bound' },
+  DATABASE_UNAVAILABLE: { retryable: true, summary: 'a database did not answer a status query' },
+  ADMIN_UNAUTHORIZED: { retryable: false, summary: 'the admin API was called without a valid bearer token' },
+  ADMIN_REQUEST_INVALID: { retryable: false, summary: 'the admin API received a request it cannot apply' },
+  DAEMON_UNREACHABLE: { retryable: true, summary: 'the CLI could not reach the daemon admin API' },
+} as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -34,6 +42,11 @@ export class SwitchyardError extends Error {
     this.name = 'SwitchyardError';
     this.code = code;
     this.details = details;
+  }
+
+  /** True when the same operation may succeed if retried (after backoff); from the catalogue. */
+  get retryable(): boolean {
+    return ERROR_CODES[this.code].retryable;
   }
 }
 

@@ -10,4 +10,12 @@ describe('error catalogue', () => {
     const documented = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
+
+  it('says for every code whether it is retryable, as the catalogue does', () => {
+    const doc = readFileSync(resolve(ROOT, 'docs/errors.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(yes|no)\s*\|/gm)];
+    expect(rows.length).toBe(Object.keys(ERROR_CODES).length);
+    for (const [, code, yes] of rows)
+      expect([code, yes === 'yes']).toEqual([code, ERROR_CODES[code as keyof typeof ERROR_CODES].retryable]);
+  });
 });

@@ -82,10 +82,11 @@ describe('HealthTracker', () => {
   }
 
   it('everything is unknown at start, since the tracker began, with no check time', () => {
-    const { h } = setup();
+    const { h, clock } = setup();
     const v = h.view();
-    expect(v.r1?.gateway).toMatchObject({ status: 'unknown', since: 1_000_000, checkedAt: undefined });
-    expect(v.r1?.databases?.apim).toMatchObject({ status: 'unknown', since: 1_000_000 });
+    const start = clock.monotonic();
+    expect(v.r1?.gateway).toMatchObject({ status: 'unknown', since: start, checkedAt: undefined });
+    expect(v.r1?.databases?.apim).toMatchObject({ status: 'unknown', since: start });
     expect(v.r3?.gateway?.status).toBe('unknown');
     expect(h.targets().every((t) => t.status === 'unknown')).toBe(true);
     expect(h.allProbed()).toBe(false);

@@ -30,7 +30,7 @@ function fakeProbe(clock: FakeClock, durationMs: number, ignoreAbort = false): F
     aborts: 0,
     closed: false,
     run(signal) {
-      const at = clock.now();
+      const at = clock.monotonic();
       p.starts.push(at);
       p.inFlight++;
       p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
@@ -40,7 +40,7 @@ function fakeProbe(clock: FakeClock, durationMs: number, ignoreAbort = false): F
           resolve(r);
         };
         const h = clock.setTimeout(
-          () => done({ ok: true, at, latencyMs: clock.now() - at, detail: 'ok' }),
+          () => done({ ok: true, at, latencyMs: clock.monotonic() - at, detail: 'ok' }),
           durationMs,
         );
         signal?.addEventListener('abort', () => {
@@ -50,7 +50,7 @@ function fakeProbe(clock: FakeClock, durationMs: number, ignoreAbort = false): F
           done({
             ok: false,
             at,
-            latencyMs: clock.now() - at,
+            latencyMs: clock.monotonic() - at,
             detail: 'timeout after probe',
             error: 'timeout',
           });

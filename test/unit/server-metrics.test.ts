@@ -123,7 +123,7 @@ describe('core metrics', () => {
     const metrics = createCoreMetrics(
       registry,
       {},
-      { defaultMetrics: false, clock: { now: () => 1_700_000_000_000 } },
+      { defaultMetrics: false, clock: { wall: () => 1_700_000_000_000 } },
     );
     metrics.setPlan(plan());
     expect(await registry.metrics()).toContain('switchyard_last_decision_timestamp_seconds 1700000000');

@@ -1,6 +1,7 @@
+import { regionById } from '../topology/build.js';
 import type { Region, RegionId, TrafficClass } from '../topology/types.js';
 import { formatDuration } from '../util/duration.js';
-import { canServe, databaseEvidence, downComponents, evidenceOf } from './evidence.js';
+import { canServe, classEvidence, databaseEvidence, downComponents, evidenceOf } from './evidence.js';
 import { decideDatabases } from './promotion.js';
 import { nominalWeights, planRecord, sameWeights } from './records.js';
 import { decideServing } from './serving.js';
@@ -47,13 +48,13 @@ export function decide(input: DecideInput): Plan {
     records = topology.records.map((r) =>
       heldRecord(input, r.key, db.main, managementDependsOn, 'held by the panic guard'),
     );
-    serves = (id, cls) => !(state.out[id]?.includes(cls) ?? false);
+    const demoted = new Set(Object.keys(db.demoted));
+    serves = (id, cls) => !(state.out[id]?.includes(cls) ?? false) && !(cls === 'auth' && demoted.has(id));
   } else {
     const maintenance = new Set(overrides.maintenance ?? []);
     const serving = decideServing(input, {
       holdHealth: false,
-      splitBrain: db.splitBrain,
-      detached: db.detached,
+      demoted: new Set(Object.keys(db.demoted)),
       maintenance,
     });
     reasons.push(...serving.reasons);
@@ -63,6 +64,7 @@ export function decide(input: DecideInput): Plan {
       planRecord(r, { topology, state, overrides, main: db.main, serves, managementDependsOn }, alerts),
     );
   }
+  records = records.map((r) => awaitEvidence(input, r, alerts));
   for (const r of records)
     if (r.changed) reasons.push(`${r.name} → ${describeWeights(r.weights)}: ${r.reason}`);
 
@@ -79,8 +81,32 @@ export function decide(input: DecideInput): Plan {
       main: db.main,
       out,
       weights: Object.fromEntries(records.map((r) => [r.key, r.weights])),
+      ...(state.promotion ? { promotion: state.promotion } : {}),
+      ...(Object.keys(db.demoted).length > 0 ? { demoted: db.demoted } : {}),
     },
   };
+}
+
+/**
+ * A record for which nothing was ever written (no persisted weights, none read from live DNS) has
+ * no "last answer" to hold. While the evidence about any of its targets is unknown, writing the
+ * matrix's answer would move live DNS on no evidence, so the record waits for evidence instead.
+ */
+function awaitEvidence(input: DecideInput, r: RecordPlan, alerts: Alert[]): RecordPlan {
+  if (input.state.weights[r.key] !== undefined || r.class === 'management') return r;
+  const def = input.topology.records.find((d) => d.key === r.key);
+  if (!def) return r;
+  const unknown = Object.keys(def.targets).filter((id) => {
+    const region = regionById(input.topology, id);
+    return (
+      region !== undefined &&
+      classEvidence(input.health, region, r.class, input.topology.policy, input.now).status === 'unknown'
+    );
+  });
+  if (unknown.length === 0) return r;
+  const msg = `${r.name}: no weights were ever written or read and ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} unknown; writing nothing until there is evidence`;
+  alerts.push({ kind: 'no-evidence', subject: r.name, message: msg });
+  return { ...r, dependsOn: ['evidence'], reason: `${r.reason}; ${msg}` };
 }
 
 /** A plan that changes nothing: the last weights (or the nominal ones when none were written yet). */
@@ -113,6 +139,8 @@ function heldRecord(
   // Management always follows the main, even while everything else is held.
   const weights =
     record.class === 'management' || !previous ? nominalWeights(record, main, topology) : { ...previous };
+  // Held with nothing written before: there is no answer to hold, and writing one is a change.
+  const waits = record.class === 'management' ? dependsOn : previous ? [] : ['held'];
   return {
     key,
     name: record.name,
@@ -120,7 +148,7 @@ function heldRecord(
     ...(record.home !== undefined ? { home: record.home } : {}),
     type: record.type,
     weights,
-    dependsOn: record.class === 'management' ? dependsOn : [],
+    dependsOn: waits,
     changed: !sameWeights(previous, weights),
     reason: why,
   };

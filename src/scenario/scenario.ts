@@ -120,6 +120,7 @@ export function scenarioInput(
           status: 'up',
           since,
           checkedAt: now,
+          sampledAt: now,
           role: isMain ? 'primary' : 'replica',
           writable: isMain,
           lagSeconds: isMain ? null : 0,
@@ -158,12 +159,14 @@ export function scenarioInput(
     const forMs = typeof item === 'string' ? s.elapsed : item.for;
     apply(id, `down[${i}]`, (c) => {
       c.status = 'down';
+      delete (c as DatabaseHealth).sampledAt;
       c.since = now - forMs;
     });
   });
   s.unknown.forEach((item, i) => {
     apply(item, `unknown[${i}]`, (c) => {
       c.status = 'unknown';
+      delete (c as DatabaseHealth).sampledAt;
     });
   });
   for (const [target, obs] of Object.entries(s.database)) {
@@ -180,6 +183,7 @@ export function scenarioInput(
         continue;
       }
       if (obs.status !== undefined) d.status = obs.status;
+      if (d.status !== 'up') delete d.sampledAt;
       if (obs.role !== undefined) d.role = obs.role;
       if (obs.writable !== undefined) d.writable = obs.writable;
       if (obs.lagSeconds !== undefined) d.lagSeconds = obs.lagSeconds;
@@ -206,5 +210,5 @@ export function scenarioInput(
     maintenance: s.maintenance,
     ...(s.failover ? { failover: s.failover } : {}),
   };
-  return { topology, health, state, overrides, now };
+  return { topology, health, state, overrides, now, wall: now };
 }

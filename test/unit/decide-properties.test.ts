@@ -218,7 +218,7 @@ const inputArb: fc.Arbitrary<DecideInput> = topologyArb.chain((topology) => {
           routes: route ? { [route.record]: route.to } : {},
           ...(failover ? { failover } : {}),
         };
-        return { topology, health, state, overrides, now: NOW };
+        return { topology, health, state, overrides, now: NOW, wall: NOW };
       },
     );
 });

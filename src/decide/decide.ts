@@ -41,29 +41,36 @@ export function decide(input: DecideInput): Plan {
   const promotion = db.actions.find((a) => a.type === 'promote');
   const managementDependsOn = promotion ? [`promote:${promotion.region}`] : [];
 
-  let records: RecordPlan[];
-  let out = state.out;
-  let serves: (region: RegionId, cls: TrafficClass) => boolean;
-  if (panic) {
-    records = topology.records.map((r) =>
-      heldRecord(input, r.key, db.main, managementDependsOn, 'held by the panic guard'),
+  // Under the panic guard the evidence is suspect: it is treated as unknown — hold-downs and
+  // demotions stay as persisted and every region keeps the weight last written — while an
+  // operator's drains and forced routes still apply (they are not evidence).
+  const maintenance = new Set(overrides.maintenance ?? []);
+  const serving = decideServing(input, {
+    holdHealth: panic,
+    demoted: new Set(Object.keys(db.demoted)),
+    maintenance,
+  });
+  reasons.push(...serving.reasons);
+  const out = serving.out;
+  const serves = serving.serves;
+  const unknown = (id: RegionId, cls: TrafficClass) => {
+    if (panic) return true;
+    const region = regionById(topology, id);
+    return (
+      region !== undefined &&
+      classEvidence(input.health, region, cls, topology.policy, input.now).status === 'unknown'
     );
-    const demoted = new Set(Object.keys(db.demoted));
-    serves = (id, cls) => !(state.out[id]?.includes(cls) ?? false) && !(cls === 'auth' && demoted.has(id));
-  } else {
-    const maintenance = new Set(overrides.maintenance ?? []);
-    const serving = decideServing(input, {
-      holdHealth: false,
-      demoted: new Set(Object.keys(db.demoted)),
-      maintenance,
-    });
-    reasons.push(...serving.reasons);
-    out = serving.out;
-    serves = serving.serves;
-    records = topology.records.map((r) =>
-      planRecord(r, { topology, state, overrides, main: db.main, serves, managementDependsOn }, alerts),
-    );
-  }
+  };
+  const overridden = (id: RegionId) => overrides.drained.includes(id) || maintenance.has(id);
+  let records: RecordPlan[] = topology.records.map((r) =>
+    planRecord(
+      r,
+      { topology, state, overrides, main: db.main, serves, managementDependsOn, unknown, overridden },
+      alerts,
+    ),
+  );
+  if (panic)
+    records = records.map((r) => (r.changed ? r : { ...r, reason: `held by the panic guard; ${r.reason}` }));
   records = records.map((r) => awaitEvidence(input, r, alerts));
   for (const r of records)
     if (r.changed) reasons.push(`${r.name} → ${describeWeights(r.weights)}: ${r.reason}`);

@@ -145,6 +145,7 @@ const route53 = z.strictObject({
   pollInterval: duration.default(2_000),
   syncTimeout: duration.default(120_000),
   maxRetries: z.number().int().min(0).max(20).default(6),
+  requestTimeout: duration.default(10_000),
 });
 
 export const configSchema = z.strictObject({

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planChanges } from '../../src/dns/plan.js';
-import { ERROR_CODES } from '../../src/util/errors.js';
 import type { WeightedSet } from '../../src/dns/types.js';
+import { ERROR_CODES } from '../../src/util/errors.js';
 import { liveSets, record } from '../support/route53-fixtures.js';
 
 const api = record('api.example.com', ['r1', 'r2', 'r3']);

@@ -338,6 +338,10 @@ export class DnsReconciler {
       );
       for (const w of job.waiters) w.reject(err);
       job.waiters = [];
+      // A refused read with no desired state to apply (start(), a full reconcile before the first
+      // decision) has nobody waiting for it any more: the caller decides (the daemon refuses to
+      // start). The next submit() reads again at once, and is retried with backoff from then on.
+      if (job.desired === undefined && !this.pending) return;
     } else {
       this.log.warn(
         { err, attempt: this.failures, retryInMs: delay, reason: 'DNS API failing; desired state kept' },

@@ -232,21 +232,33 @@ describe('DnsReconciler', () => {
     expect(provider.batches).toHaveLength(1);
   });
 
-  it('refuses ownership conflicts from read, keeps the alert, and re-reads only after backoff', async () => {
+  it('refuses ownership conflicts from read: the alert stays, no background re-read, then only with backoff', async () => {
     const { r, provider, clock, metrics } = setup();
-    provider.failNext(new SwitchyardError('DNS_OWNERSHIP', 'not ours'));
+    const notOurs = () => new SwitchyardError('DNS_OWNERSHIP', 'not ours');
+    provider.failNext(notOurs(), notOurs());
     await expect(r.start()).rejects.toMatchObject({ code: 'DNS_OWNERSHIP' });
     expect(await gauge(metrics)).toBe(1);
-    clock.advance(700);
-    await flush();
-    expect(provider.reads).toBe(1);
-    clock.advance(300);
-    await flush();
-    expect(provider.reads).toBe(2); // the conflict was resolved meanwhile: the read succeeds
-    expect(await gauge(metrics)).toBe(0);
     clock.advance(120_000);
     await flush();
+    // Nobody waits for that read any more (the daemon refuses to start): nothing retries it, and
+    // no timer is left to keep the process alive.
+    expect(provider.reads).toBe(1);
+    expect(clock.pending()).toBe(0);
+    expect(r.status().failing).toBe(true);
+    const want = { [api.key]: { r1: 0, r2: 100 } };
+    await expect(r.submit(want)).rejects.toMatchObject({ code: 'DNS_OWNERSHIP' }); // read at once
     expect(provider.reads).toBe(2);
+    for (let i = 0; i < 10; i++) {
+      r.offer(want);
+      clock.advance(100);
+      await flush();
+    }
+    expect(provider.reads).toBe(2); // backoff 1.5 s (2 s base, jitter pinned) not passed yet
+    clock.advance(600);
+    await flush(10);
+    expect(provider.reads).toBe(3); // resolved meanwhile: read and applied
+    expect(provider.batches).toHaveLength(1);
+    expect(await gauge(metrics)).toBe(0);
   });
 
   it('offer() is fire-and-forget: a permanent error ends up in status(), not as an unhandled rejection', async () => {

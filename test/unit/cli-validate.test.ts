@@ -143,9 +143,7 @@ describe('switchyard validate', () => {
     const path = join(dir, 'nope', 'switchyard.yaml');
     const r = validate(path);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      `CONFIG_UNREADABLE: cannot read ${path}: there is no such file (ENOENT)\n`,
-    );
+    expect(r.stderr).toBe(`CONFIG_UNREADABLE: cannot read ${path}: there is no such file (ENOENT)\n`);
   });
 
   it('a directory: a sentence with the path', () => {

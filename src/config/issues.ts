@@ -36,6 +36,8 @@ export function formatZodIssues(
 
 /** Needs issues parsed with `reportInput: true`, so that a missing value can be told from a wrong one. */
 function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues.length > 0)
+    return `invalid key: ${issue.issues.map((i) => i.message).join('; ')}`;
   if (issue.code === 'invalid_type')
     return issue.input === undefined
       ? `required (${issue.expected})`

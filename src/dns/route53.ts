@@ -265,6 +265,7 @@ export class Route53DnsProvider implements DnsProvider {
       this.metrics?.insyncSeconds.observe(done.propagationMs / 1000);
       return done;
     } catch (err) {
+      if (this.closed) return report('timeout'); // shutting down: not a propagation problem
       this.log.warn({ err, changeIds: ids }, 'could not confirm the change is INSYNC');
       return report('error');
     }

@@ -80,4 +80,19 @@ describe('cross-checks on a partly broken document', () => {
       'regions.r3.failover[1]: unknown region "r9"',
     ]);
   });
+
+  it('a misspelt region id or component: named once, with no "unknown region" or "needs a gateway" after it', () => {
+    const doc = example() as any;
+    doc.regions.R5 = { role: 'edge', gateway: doc.regions.r3.gateway };
+    doc.records[0].targets.R5 = { values: ['192.0.2.9'] };
+    doc.regions.r4.failover = ['R5'];
+    doc.regions.r1.gatway = doc.regions.r1.gateway;
+    delete doc.regions.r1.gateway;
+    expect(checkConfig(doc).errors).toEqual([
+      'regions.r1.gatway: unknown key (did you mean "gateway"?)',
+      'regions.r4.failover[0]: region ids are lower-case letters, digits and "-", starting with a letter',
+      'regions.R5: invalid key: region ids are lower-case letters, digits and "-", starting with a letter',
+      'records[0].targets.R5: invalid key: region ids are lower-case letters, digits and "-", starting with a letter',
+    ]);
+  });
 });

@@ -349,6 +349,8 @@ export class DnsReconciler {
       );
     }
     this.requeue(job);
+    // A different desired state submitted while the refused one was in flight is tried at once.
+    if (permanent && signature(this.pending?.desired) !== this.refused) return;
     await this.sleeper.sleep(delay);
   }
 

@@ -210,6 +210,36 @@ describe('DnsReconciler', () => {
     expect(await gauge(metrics)).toBe(0);
   });
 
+  it('a permanent error is not waited out when a different desired state arrived while it was in flight', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { r, provider, clock } = setup();
+    await r.start();
+    const apply = provider.apply.bind(provider);
+    let calls = 0;
+    provider.apply = async (sets) => {
+      calls++;
+      if (calls === 1) {
+        await gate;
+        throw new SwitchyardError('DNS_INVALID_CHANGE', 'rejected');
+      }
+      return apply(sets);
+    };
+    const refused = track(r.submit({ [api.key]: { r1: 0, r2: 100 } }));
+    await flush();
+    const newer = track(r.submit({ [api.key]: { r1: 50, r2: 50 } }));
+    release();
+    await flush(20);
+    expect(refused.error).toMatchObject({ code: 'DNS_INVALID_CHANGE' });
+    expect(newer.outcome?.writeCalls).toBe(1);
+    expect(clock.monotonic()).toBe(0); // no backoff was waited
+    expect(provider.batches.map((b) => b.map((x) => `${x.setIdentifier}=${x.weight}`))).toEqual([
+      ['r1=50', 'r2=50'],
+    ]);
+  });
+
   it('a permanent error keeps backing off while it persists', async () => {
     const { r, provider, clock } = setup();
     await r.start();

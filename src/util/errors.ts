@@ -32,6 +32,16 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'a change would have left a record set with every weight at zero',
   },
+  DNS_MISSING_SET: {
+    retryable: false,
+    summary: 'a configured weighted set does not exist and createMissing is off',
+  },
+  DNS_UNKNOWN_RECORD: { retryable: false, summary: 'a desired weight names a record that is not configured' },
+  DNS_UNKNOWN_REGION: {
+    retryable: false,
+    summary: 'a desired weight names a region the record has no target in',
+  },
+  DNS_INVALID_WEIGHT: { retryable: false, summary: 'a desired weight is not an integer 0–255' },
   PROMOTION_FAILED: { retryable: true, summary: 'a database promotion did not complete' },
   FENCE_FAILED: { retryable: true, summary: 'a database could not be fenced' },
   CATCHUP_FAILED: {

@@ -1,6 +1,7 @@
 import { regionById } from '../topology/build.js';
 import type { Region, RegionId, TrafficClass } from '../topology/types.js';
 import { formatDuration } from '../util/duration.js';
+import { SwitchyardError } from '../util/errors.js';
 import { canServe, classEvidence, databaseEvidence, downComponents, evidenceOf } from './evidence.js';
 import { decideDatabases } from './promotion.js';
 import { nominalWeights, planRecord, sameWeights } from './records.js';
@@ -141,7 +142,11 @@ function heldRecord(
 ): RecordPlan {
   const { topology, state } = input;
   const record = topology.records.find((r) => r.key === key);
-  if (!record) throw new Error(`unknown record ${key}`);
+  if (!record)
+    throw new SwitchyardError(
+      'INTERNAL',
+      `the engine was asked about record ${key}, which the topology does not have`,
+    );
   const previous = state.weights[key];
   // Management always follows the main, even while everything else is held.
   const weights =

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { ComponentHealth, DatabaseHealth, HealthView, Status } from '../decide/types.js';
 import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import { SwitchyardError } from '../util/errors.js';
 import { componentStatus } from './aggregate.js';
 import { initialTargetState, step, type TargetState } from './rise-fall.js';
 import { buildHealthTargets, type ComponentName, type HealthTarget } from './targets.js';
@@ -109,7 +110,8 @@ export class HealthTracker {
         }));
     const byKey = new Map<string, ComponentEntry>();
     for (const spec of targets) {
-      if (this.byId.has(spec.id)) throw new Error(`duplicate health target ${spec.id}`);
+      if (this.byId.has(spec.id))
+        throw new SwitchyardError('CONFIG_INVALID', `health target ${spec.id} is configured twice`);
       const entry: TargetEntry = { spec, state: initialTargetState(now) };
       this.byId.set(spec.id, entry);
       let comp = byKey.get(spec.componentId);

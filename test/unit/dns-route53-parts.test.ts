@@ -151,4 +151,23 @@ describe('backoff and rate limiting', () => {
     await flush();
     expect(done).toBe(12);
   });
+
+  it('the token bucket runs on monotonic time: wall-clock steps neither stall nor burst it', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(5, clock);
+    let done = 0;
+    for (let i = 0; i < 10; i++) void bucket.acquire().then(() => done++);
+    await flush();
+    expect(done).toBe(5);
+    clock.stepWall(-20_000); // a step back would have made the bucket negative for 20 s
+    clock.advance(200);
+    await flush();
+    expect(done).toBe(6);
+    clock.stepWall(+600_000); // a step forward would have refilled a burst at once
+    await flush();
+    expect(done).toBe(6);
+    clock.advance(800);
+    await flush();
+    expect(done).toBe(10);
+  });
 });

@@ -234,12 +234,14 @@ export class Daemon {
       decisions: this.decisions,
       coordination: this.ports.coordination,
       ownView: () => this.tracker.view(),
+      ownVersion: () => this.tracker.version,
       maintenance: () => this.maintenance?.active() ?? [],
       tickMs: this.opts.evaluateIntervalMs ?? 1_000,
       beforeFirstRun: () => this.recoverJournal(),
       onError: (e, m) => this.countError(e, m),
       onStateSaved: (ok, err) => this.stateSaved(ok, err),
       extraAlerts: () => this.daemonAlerts(),
+      extraAlertsKey: () => `${this.stateUnwritable ? 1 : 0}${this.dns.failing ? 1 : 0}`,
     });
 
     // Bind before anything runs: a taken port must not leave probes and cron jobs behind.

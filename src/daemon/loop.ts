@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { nextChange } from '../decide/deadline.js';
 import { decide } from '../decide/decide.js';
 import type { Alert, DecideInput, HealthView, Overrides, Plan } from '../decide/types.js';
 import type { CoreMetrics } from '../metrics.js';
@@ -9,6 +10,9 @@ import type { DecisionLog } from './decision-log.js';
 import type { PlanExecutor } from './plan-execution.js';
 import type { Coordination } from './ports.js';
 import type { StateKeeper } from './state-keeper.js';
+
+/** However steady things look, decide afresh at least this often (labels, durations in reasons). */
+const MAX_PLAN_AGE_MS = 30_000;
 
 export interface LoopDeps {
   topology: Topology;
@@ -21,6 +25,8 @@ export interface LoopDeps {
   coordination: Coordination;
   /** This observer's own health view (the tracker's). */
   ownView(): HealthView;
+  /** Changes whenever ownView() can have changed other than by time passing (tracker.version). */
+  ownVersion(): number;
   /** Regions inside a maintenance window now. */
   maintenance(): string[];
   /** Ask for the tick again after this long without a change (ms). */
@@ -33,6 +39,8 @@ export interface LoopDeps {
   onStateSaved(ok: boolean, err?: unknown): void;
   /** Alerts the daemon raises itself (state unwritable, DNS failing), exported with the engine's. */
   extraAlerts(): Alert[];
+  /** Changes whenever extraAlerts() would (cheap: it is read on every tick). */
+  extraAlertsKey(): string;
 }
 
 /**
@@ -49,6 +57,9 @@ export class DirectorLoop {
   private running = false;
   private ready = false;
   private last: Plan | undefined;
+  /** What the last decided input depended on, and until when its plan stands (see nextChange). */
+  private lastKey = '';
+  private validUntil = 0;
 
   constructor(private readonly deps: LoopDeps) {}
 
@@ -94,7 +105,7 @@ export class DirectorLoop {
     if (this.tick) this.deps.clock.clearTimeout(this.tick);
     this.tick = this.deps.clock.setTimeout(() => {
       this.tick = undefined;
-      void this.runNow().finally(() => this.schedule(this.deps.tickMs));
+      void this.tickOnce().finally(() => this.schedule(this.deps.tickMs));
     }, delayMs);
   }
 
@@ -108,7 +119,7 @@ export class DirectorLoop {
       let plan: Plan | undefined;
       do {
         this.again = false;
-        plan = await this.runOnce();
+        plan = await this.runOnce(true);
       } while (this.again && this.running);
       return plan;
     })().finally(() => {
@@ -138,19 +149,52 @@ export class DirectorLoop {
     }
   }
 
-  /** observe → decide → apply. Never throws: a failed cycle is reported and retried on the next tick. */
-  async runOnce(): Promise<Plan | undefined> {
+  /** A tick: like runNow, but skips the cycle when nothing it depends on can have changed. */
+  private tickOnce(): Promise<Plan | undefined> {
+    if (this.inFlight) return this.inFlight;
+    const run = this.runOnce(false).finally(() => {
+      this.inFlight = undefined;
+    });
+    this.inFlight = run;
+    return run;
+  }
+
+  /**
+   * What a decision depends on besides time: the evidence (tracker version), the persisted state
+   * (commits), the coordination's view and right to act, maintenance windows. Cheap to compute.
+   */
+  private inputKey(): string {
+    const { keeper, coordination } = this.deps;
+    return `${this.deps.ownVersion()}|${keeper.version}|${coordination.version()}|${coordination.canAct()}|${this.deps.maintenance().join(',')}|${this.deps.extraAlertsKey()}`;
+  }
+
+  /**
+   * observe → decide → apply. Never throws: a failed cycle is reported and retried on the next
+   * tick. Unless `force`d, a cycle whose inputs have not changed since a fully applied plan with no
+   * action, before that plan's next time threshold, is skipped: steady state allocates nothing.
+   */
+  async runOnce(force = false): Promise<Plan | undefined> {
     if (!this.running || this.paused) return undefined;
     const { metrics, executor, coordination } = this.deps;
+    const key = this.inputKey();
+    if (!force && this.last && key === this.lastKey && this.deps.clock.monotonic() < this.validUntil)
+      return this.last;
+    this.lastKey = '';
     try {
       const input = this.input();
       const plan = decide(input);
       this.last = plan;
+      // The plan stands until a threshold passes, unless it left work to retry.
+      const settled = plan.actions.length === 0;
       metrics.setHealth(input.health);
       const changed = plan.records.some((r) => r.changed) || plan.actions.length > 0;
       metrics.setPlan(plan, input.overrides.frozen ? 'frozen' : changed ? 'changed' : 'unchanged');
       this.deps.decisions.record(plan);
-      if (!coordination.canAct()) return plan;
+      if (!coordination.canAct()) {
+        this.lastKey = key;
+        this.validUntil = Math.min(nextChange(input), input.now + MAX_PLAN_AGE_MS);
+        return plan;
+      }
       try {
         if (!this.ready) {
           await this.deps.beforeFirstRun?.();
@@ -158,6 +202,10 @@ export class DirectorLoop {
         }
         await executor.execute(plan);
         this.deps.onStateSaved(true);
+        if (settled) {
+          this.lastKey = this.inputKey();
+          this.validUntil = Math.min(nextChange(input), input.now + MAX_PLAN_AGE_MS);
+        }
       } catch (e) {
         if (isSwitchyardError(e, 'STATE_UNWRITABLE') || isSwitchyardError(e, 'STATE_CONFLICT'))
           this.deps.onStateSaved(false, e);

@@ -73,6 +73,8 @@ export interface Coordination {
   status(): CoordinationStatus;
   /** Called when something the engine decides on changed (a watch event, leadership). */
   onChange(listener: () => void): () => void;
+  /** Changes whenever combine() or canAct() can have changed for reasons other than the own view. */
+  version(): number;
 }
 
 /** One instance: it observes, and it acts. */
@@ -91,6 +93,9 @@ export class StandaloneCoordination implements Coordination {
   }
   onChange(): () => void {
     return () => undefined;
+  }
+  version(): number {
+    return 0;
   }
 }
 

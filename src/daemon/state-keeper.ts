@@ -26,6 +26,7 @@ export class StateKeeper {
   private saved: boolean;
   private lastFailure: { at: number; message: string } | undefined;
   private readonly random: Random;
+  private commits = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -36,6 +37,11 @@ export class StateKeeper {
     this.state = structuredClone(initial);
     this.random = opts.random ?? systemRandom;
     this.saved = opts.persisted ?? true;
+  }
+
+  /** Counts commits: changes whenever `current` does. */
+  get version(): number {
+    return this.commits;
   }
 
   get current(): Readonly<PersistedState> {
@@ -71,6 +77,7 @@ export class StateKeeper {
       this.lastFailure = undefined;
       this.saved = true;
       this.state = draft;
+      this.commits++;
       for (const l of this.listeners) l(this.state);
       return draft;
     });

@@ -192,6 +192,11 @@ export class DnsReconciler {
     this.submit(desired).catch(() => undefined);
   }
 
+  /** Whether calls are failing or stalled (the alert); cheap, unlike status(). */
+  get failing(): boolean {
+    return this.failures > 0 || this.stalled;
+  }
+
   status(): DnsStatus {
     const iso = (wall: number | undefined) => (wall === undefined ? undefined : new Date(wall).toISOString());
     const lastApplyAt = iso(this.lastApplyAt);

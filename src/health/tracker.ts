@@ -95,6 +95,16 @@ export class HealthTracker {
   private readonly listeners = new Set<Listener>();
 
   private readonly onSample: ((change: SampleChange) => void) | undefined;
+  private generation = 0;
+
+  /**
+   * Bumped whenever the engine's view can have changed other than by time passing: a status, a
+   * database sample (role, writability, lag), a forgotten sample. A new probe result that changes
+   * none of them leaves it alone (its only effect, staleness, is a deadline the engine reports).
+   */
+  get version(): number {
+    return this.generation;
+  }
   private readonly onListenerError: (err: unknown, change: HealthChange | SampleChange) => void;
 
   constructor(targets: readonly HealthTarget[], opts: TrackerOptions = {}) {
@@ -154,11 +164,22 @@ export class HealthTracker {
     t.checkedAt = at;
     t.last = result;
     // A sample is what the latest probe saw; a failed probe saw nothing, so none is kept.
-    if (t.spec.database && !result.ok) t.sample = undefined;
+    if (t.spec.database && !result.ok && t.sample) {
+      t.sample = undefined;
+      this.generation++;
+    }
     if (t.spec.database && result.ok) {
       const r = result as DatabaseProbeResult;
       const prev = t.sample;
       t.sample = r;
+      if (
+        prev?.role !== r.role ||
+        prev?.writable !== r.writable ||
+        prev?.streaming !== r.streaming ||
+        prev?.lagSeconds !== r.lagSeconds ||
+        prev?.lagBytes !== r.lagBytes
+      )
+        this.generation++;
       if (prev?.role !== r.role || prev?.writable !== r.writable)
         this.notifySample({
           id: targetId,
@@ -169,6 +190,7 @@ export class HealthTracker {
         });
     }
     if (t.state.status !== before.status) {
+      this.generation++;
       const n = result.ok ? t.state.successes : t.state.failures;
       const reason = `${consecutive(n, result.ok)}: ${result.detail}`;
       this.emit({
@@ -267,8 +289,10 @@ export class HealthTracker {
    */
   forgetSamples(region: string, before: number): void {
     for (const t of this.byId.values())
-      if (t.spec.region === region && t.spec.database && t.sample && t.sample.at < before)
+      if (t.spec.region === region && t.spec.database && t.sample && t.sample.at < before) {
         t.sample = undefined;
+        this.generation++;
+      }
   }
 
   /** True once every target has at least one result (the daemon's readiness signal). */

@@ -105,6 +105,15 @@ export interface WatchHandle {
   cancel(): void;
 }
 
+/**
+ * What a leader's writes carry so that a deposed leader's write aborts: the transaction also
+ * compares that `leaderKey` is still bound to `lease` (see src/coord/leader.ts).
+ */
+export interface FencingToken {
+  leaderKey: string;
+  lease: LeaseId;
+}
+
 export interface CallOptions {
   /** Overrides the port's default call timeout for this call. */
   timeoutMs?: number;

@@ -185,11 +185,7 @@ export function crossCheck(config: Config): { errors: Finding[]; warnings: Findi
   }
   if (config.dns.provider === 'route53' && !config.dns.route53)
     err('dns.route53', 'provider "route53" needs a dns.route53 section (hostedZoneId at least)');
-  if (config.state.store === 'etcd')
-    err(
-      'state.store',
-      '"etcd" (several directors with leader election) is not available in this version; use "file"',
-    );
+  checkCoordination(config, err, warn);
   config.maintenance.forEach((m, i) => {
     if (!config.regions[m.region]) err(`maintenance[${i}].region`, `unknown region "${m.region}"`);
     if (m.cron.trim().split(/\s+/).length < 5 || m.cron.trim().split(/\s+/).length > 6)
@@ -202,6 +198,52 @@ export function crossCheck(config: Config): { errors: Finding[]; warnings: Findi
     );
 
   return { errors, warnings };
+}
+
+/** state.store etcd: the etcd section, its TLS and credentials, timings, and the instance's identity. */
+function checkCoordination(
+  config: Config,
+  err: (path: string, message: string) => void,
+  warn: (path: string, message: string) => void,
+): void {
+  const etcd = config.state.etcd;
+  if (config.state.store === 'etcd') {
+    if (!etcd) err('state.etcd', 'state.store "etcd" needs a state.etcd section (endpoints at least)');
+    if (!config.director.region)
+      err(
+        'director.region',
+        'with state.store "etcd" every instance names the region it runs in (its identity as an observer)',
+      );
+  }
+  const region = config.director.region;
+  if (region !== undefined && !config.regions[region])
+    warn(
+      'director.region',
+      `"${region}" is not a configured region: this observer runs outside them (a witness)`,
+    );
+  const quorum = config.director.quorum;
+  if (quorum !== undefined && quorum > config.director.observers)
+    err(
+      'director.quorum',
+      `${quorum} exceeds director.observers (${config.director.observers}): no component could ever be decided`,
+    );
+  if (!etcd) return;
+  const schemes = new Set(etcd.endpoints.map((u) => new URL(u).protocol));
+  if (schemes.size > 1)
+    err('state.etcd.endpoints', 'use one scheme for every endpoint (all http:// or all https://)');
+  if (etcd.tls && schemes.has('http:')) err('state.etcd.tls', 'TLS settings need https:// endpoints');
+  if (etcd.tls && (etcd.tls.cert === undefined) !== (etcd.tls.key === undefined))
+    err('state.etcd.tls', 'a client certificate needs both "cert" and "key"');
+  if ((etcd.username === undefined) !== (etcd.password === undefined))
+    err(
+      etcd.username === undefined ? 'state.etcd.username' : 'state.etcd.password',
+      'etcd authentication needs both username and password',
+    );
+  if (etcd.callTimeout * 3 > etcd.leaseTtl)
+    err(
+      'state.etcd.callTimeout',
+      `${etcd.callTimeout}ms is more than a third of leaseTtl (${etcd.leaseTtl}ms): a keep-alive must be able to time out and be retried before the lease runs out`,
+    );
 }
 
 function engineFamily(engine: string): string {

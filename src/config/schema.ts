@@ -147,6 +147,38 @@ const route53 = z.strictObject({
   maxRetries: z.number().int().min(0).max(20).default(6),
 });
 
+/** The coordination store of several director instances (state.store: etcd), see docs/coordination.md. */
+const etcd = z.strictObject({
+  endpoints: z
+    .array(z.url({ protocol: /^https?$/, error: 'expected the http:// or https:// URL of an etcd member' }))
+    .min(1, 'at least one etcd endpoint is needed'),
+  prefix: z
+    .string()
+    .regex(/^\/(\S*\/)?$/, 'a key prefix starts and ends with "/", e.g. "/switchyard/"')
+    .default('/switchyard/'),
+  tls: z
+    .strictObject({
+      ca: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('path to the PEM bundle of the CA that signed the members’ certificates'),
+      cert: z.string().min(1).optional().describe('path to a PEM client certificate'),
+      key: z.string().min(1).optional().describe('path to the PEM key of the client certificate'),
+    })
+    .optional(),
+  username: z.string().min(1).optional(),
+  password: secretRef.optional(),
+  leaseTtl: duration
+    .default(10_000)
+    .refine((ms) => ms >= 2_000 && ms <= 60_000, 'leaseTtl must be between 2s and 60s')
+    .describe('TTL of each instance’s etcd lease: a lost leader is replaced within about this long'),
+  callTimeout: duration
+    .default(2_000)
+    .refine((ms) => ms >= 100 && ms <= 20_000, 'callTimeout must be between 100ms and 20s')
+    .describe('deadline of every etcd call'),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1, { error: 'version must be 1' }).default(1),
   director: z
@@ -155,15 +187,24 @@ export const configSchema = z.strictObject({
       listen: hostPort.default('127.0.0.1:9464'),
       adminToken: secretRef.optional(),
       observers: z.number().int().min(1).default(1).describe('independent observers voting on health'),
+      region: regionId
+        .optional()
+        .describe('the region this instance runs in: its identity as an observer (with state.store etcd)'),
+      quorum: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe(
+          'observers that must agree before a component is up or down; default a majority of live observers',
+        ),
     })
     .prefault({}),
   state: z
     .strictObject({
       store: z.enum(['file', 'etcd']).default('file'),
       path: z.string().default('./var/state.json'),
-      etcd: z
-        .strictObject({ endpoints: z.array(z.string()).min(1), prefix: z.string().default('/switchyard/') })
-        .optional(),
+      etcd: etcd.optional(),
     })
     .prefault({}),
   dns: z
@@ -227,3 +268,4 @@ export type DatabaseConfig = z.output<typeof database>;
 export type ComponentConfig = z.output<typeof component>;
 export type Route53Config = z.output<typeof route53>;
 export type TlsConfig = z.output<typeof tlsOptions>;
+export type EtcdConfig = z.output<typeof etcd>;

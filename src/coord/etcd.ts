@@ -18,6 +18,8 @@ import {
   type IWatchResponse,
   isRecoverableError,
 } from 'etcd3';
+import type { EtcdConfig } from '../config/schema.js';
+import { resolveSecret } from '../config/secrets.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
 import { boundedCall, prefixEnd, ttlSeconds, unavailable } from './call.js';
@@ -57,6 +59,25 @@ export interface EtcdCoordOptions {
   password?: string;
   callTimeoutMs: number;
   clock?: Clock;
+}
+
+/**
+ * The port's options from the `state.etcd` configuration; the password reference is resolved
+ * here, at connection time, so a rotated secret file is picked up on the next start.
+ */
+export function etcdOptionsFromConfig(
+  cfg: EtcdConfig,
+  opts: { clock?: Clock; resolve?: (ref: string) => string } = {},
+): EtcdCoordOptions {
+  const resolve = opts.resolve ?? ((ref: string) => resolveSecret(ref));
+  return {
+    endpoints: cfg.endpoints,
+    callTimeoutMs: cfg.callTimeout,
+    ...(cfg.tls ? { tls: cfg.tls } : {}),
+    ...(cfg.username !== undefined ? { username: cfg.username } : {}),
+    ...(cfg.password !== undefined ? { password: resolve(cfg.password) } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  };
 }
 
 export class EtcdCoord implements CoordPort {

@@ -11,6 +11,20 @@ describe('etcd state store on the in-memory twin', () => {
     return { client: () => cluster.connect() };
   });
 
+  it('createStateStore builds the etcd store from config and the instance’s port', async () => {
+    const { createStateStore } = await import('../../src/state/create.js');
+    const cluster = new MemoryCoordCluster({ clock: new FakeClock() });
+    const etcd = {
+      endpoints: ['http://127.0.0.1:2379'],
+      prefix: '/x/',
+      leaseTtl: 10_000,
+      callTimeout: 2_000,
+    };
+    const store = createStateStore({ store: 'etcd', path: 'unused', etcd }, { coord: cluster.connect() });
+    expect(store).toBeInstanceOf(EtcdStateStore);
+    expect((store as EtcdStateStore).key).toBe('/x/state');
+  });
+
   it('a save that timed out after it was applied makes the next save conflict, never overwrite blindly', async () => {
     const clock = new FakeClock();
     const cluster = new MemoryCoordCluster({ clock });

@@ -46,7 +46,8 @@ export interface SeenLeader extends LeaderRecord {
 
 export type LeaderEvent =
   | { type: 'acquired'; at: number; lease: LeaseId; deadline: number }
-  | { type: 'lost'; at: number; lease: LeaseId; reason: string }
+  /** `deadline`: the lease's local deadline (at − deadline > 0 when the step-down came late). */
+  | { type: 'lost'; at: number; lease: LeaseId; reason: string; deadline: number }
   | { type: 'leader'; leader: SeenLeader | null };
 
 export interface LeaderElectorOptions extends LeaderIdentity {
@@ -402,14 +403,15 @@ export class LeaderElector {
     this.clearTimer('stepDown');
     const at = this.clock.monotonic();
     const lease = this.lease?.id ?? this.acquired?.lease ?? '0';
+    const deadline = this.lease?.validUntil ?? at;
     if (this.lease) {
       this.abandon(this.lease.id);
       this.lease = null;
     }
     const wasSelf = this.seen?.self === true;
     if (wasSelf) this.seen = null;
-    this.log?.warn({ lease, reason }, 'stepped down as leader');
-    this.emit({ type: 'lost', at, lease, reason });
+    this.log?.warn({ lease, reason, lateMs: Math.max(0, at - deadline) }, 'stepped down as leader');
+    this.emit({ type: 'lost', at, lease, reason, deadline });
     if (wasSelf) this.emit({ type: 'leader', leader: null });
     if (!this.stopped) this.schedule(0);
   }

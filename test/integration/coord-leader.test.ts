@@ -144,8 +144,10 @@ describe('leader loop on etcd 3.4, three members', () => {
       expect(firstOf(a, 'lost')?.reason).toMatch(/keep-alive/);
       // Not-leader before the other can acquire, on the one monotonic clock of this process.
       expect(lostAt).toBeLessThan(acquiredAt);
-      // At most TTL − margin after the fault (the last renewal was sent before it).
-      expect(lostAt - faultAt).toBeLessThanOrEqual(TTL - 600 + 150);
+      // Due at most TTL − margin after the fault (the last renewal was sent before it), and on time.
+      const lost = firstOf(a, 'lost');
+      expect((lost?.deadline ?? Number.NaN) - faultAt).toBeLessThanOrEqual(TTL - 600);
+      expect(lostAt - (lost?.deadline ?? Number.NaN)).toBeLessThanOrEqual(500);
       expect(acquiredAt - faultAt).toBeLessThanOrEqual(TTL + 1_000);
       expect(a.elector.isLeader()).toBe(false);
       expect(a.elector.fencingToken()).toBeNull();
@@ -190,8 +192,9 @@ describe('leader loop on etcd 3.4, three members', () => {
         () => !a.elector.isLeader() && !b.elector.isLeader(),
         TTL + 1_000,
       );
-      const lostAt = firstOf(leader, 'lost')?.at ?? Number.NaN;
-      expect(lostAt - lostQuorumAt).toBeLessThanOrEqual(TTL - 600 + 150);
+      const lost = firstOf(leader, 'lost');
+      expect((lost?.deadline ?? Number.NaN) - lostQuorumAt).toBeLessThanOrEqual(TTL - 600);
+      expect((lost?.at ?? Number.NaN) - (lost?.deadline ?? Number.NaN)).toBeLessThanOrEqual(500);
       // A whole TTL later, still nobody leads.
       const sampleEnd = performance.now() + TTL;
       while (performance.now() < sampleEnd) {

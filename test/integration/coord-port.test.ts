@@ -46,7 +46,7 @@ const etcdEnv = (): ContractEnv => ({
     await cluster.etcdctl(['compaction', String(rev)]);
   },
   callTimeoutMs: CALL_TIMEOUT,
-  slackMs: 400,
+  slackMs: 600,
 });
 
 describe('coordination port contract: etcd 3.4, three members', () => {

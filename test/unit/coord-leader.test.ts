@@ -118,6 +118,42 @@ describe('leader loop on the in-memory twin', () => {
     expect(a.elector.currentLeader()).toMatchObject({ id: 'b' });
   });
 
+  it('counts from when the keep-alive was SENT: slow answers never let it lead past the lease in the store', async () => {
+    // With answers slower than the margin, counting from their arrival would overrun the lease.
+    for (const responseMs of [0, 300, 700, 900, 1_500])
+      for (const cutAfter of [1_700, 2_300, 2_900, 3_550]) {
+        const clock = new FakeClock();
+        const cluster = new MemoryCoordCluster({ clock });
+        const port = cluster.connect({ callTimeoutMs: 2_000 });
+        port.setLatency(0, responseMs);
+        const elector = new LeaderElector({
+          coord: port,
+          clock,
+          prefix: PREFIX,
+          id: 'a',
+          region: 'r1',
+          ttlMs: TTL,
+        });
+        elector.start();
+        let led = false;
+        for (let t = 0; t < cutAfter + 5_000; t += 10) {
+          if (t === cutAfter) port.setUnavailable('timeout');
+          await clock.advanceAsync(10);
+          if (!elector.isLeader()) continue;
+          led = true;
+          const lease = elector.fencingToken()?.lease;
+          const inStore = cluster.leases().find((l) => l.id === lease);
+          expect(inStore, `latency ${responseMs}, cut at ${cutAfter}, t ${clock.monotonic()}`).toBeDefined();
+          expect(cluster.dump('/sy/leader')[0]?.lease).toBe(lease);
+        }
+        if (responseMs <= 300) expect(led).toBe(true);
+        const stopped = elector.stop();
+        port.setUnavailable(null);
+        await clock.advanceAsync(5_000);
+        await stopped;
+      }
+  });
+
   it('isLeader() is false at the deadline even when the step-down timer fires late (a blocked event loop)', async () => {
     class LateTimers extends FakeClock {
       override setTimeout(fn: () => void, ms: number): TimerHandle {
@@ -150,6 +186,7 @@ describe('leader loop on the in-memory twin', () => {
       {
         type: 'lost',
         at: TTL - 600,
+        deadline: TTL - 600,
         lease: expect.any(String),
         reason: expect.stringMatching(/checked late/),
       },

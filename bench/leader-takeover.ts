@@ -109,7 +109,7 @@ async function once(cluster: EtcdCluster, run: number): Promise<{ takeoverMs: nu
     // Kill at a random phase of the child's keep-alive cycle.
     await sleep(1_000 + Math.random() * ttlMs);
     const leaderKv = (await coord.get(`${prefix}leader`)).kv;
-    if (!leaderKv || !leaderKv.value.includes('"child"')) throw new Error('the child does not hold the key');
+    if (!leaderKv?.value.includes('"child"')) throw new Error('the child does not hold the key');
     const killedAt = performance.now();
     proc.kill('SIGKILL');
     await withTimeout(led, 3 * ttlMs, 'the follower to lead');

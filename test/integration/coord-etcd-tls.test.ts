@@ -91,10 +91,12 @@ describe('etcd port over TLS with a client certificate and password authenticati
     expect(isSwitchyardError(e1, 'COORD_REJECTED'), String(e1)).toBe(true);
     expect((e1 as Error).message).toMatch(/authentication failed/);
     const right = client(PASSWORD);
-    const e2 = await right.txn({ compare: [], success: [{ type: 'put', key: '/elsewhere/x', value: 'v' }] }).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const e2 = await right
+      .txn({ compare: [], success: [{ type: 'put', key: '/elsewhere/x', value: 'v' }] })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isSwitchyardError(e2, 'COORD_REJECTED'), String(e2)).toBe(true);
     expect((e2 as Error).message).toMatch(/permission denied/);
   });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { InterceptingCall, type Interceptor, status } from '@grpc/grpc-js';
-import { handleWhen, noop, retry } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, retry } from 'cockatiel';
 import {
+  castGrpcError,
   Etcd3,
   EtcdAuthenticationFailedError,
   EtcdLeaseInvalidError,
@@ -85,6 +86,7 @@ export class EtcdCoord implements CoordPort {
   private readonly clock: Clock;
   private readonly callTimeoutMs: number;
   private readonly watches = new Set<() => void>();
+  private readonly endpointCount: number;
   private closed = false;
 
   constructor(opts: EtcdCoordOptions) {
@@ -92,9 +94,11 @@ export class EtcdCoord implements CoordPort {
     this.clock = opts.clock ?? systemClock;
     this.callTimeoutMs = opts.callTimeoutMs;
     const hosts = opts.endpoints;
+    this.endpointCount = hosts.length;
     const credentials = opts.tls
       ? {
-          rootCertificate: opts.tls.ca ? readFileSync(opts.tls.ca) : (undefined as unknown as Buffer),
+          // Without a CA file, gRPC trusts the system's CAs (it takes null; etcd3's type says Buffer).
+          rootCertificate: opts.tls.ca ? readFileSync(opts.tls.ca) : (null as unknown as Buffer),
           ...(opts.tls.key ? { privateKey: readFileSync(opts.tls.key) } : {}),
           ...(opts.tls.cert ? { certChain: readFileSync(opts.tls.cert) } : {}),
         }
@@ -123,8 +127,14 @@ export class EtcdCoord implements CoordPort {
         'grpc.keepalive_timeout_ms': Math.max(1_000, this.callTimeoutMs),
       },
       faultHandling: {
-        // No circuit breaker: it would keep a recovered member out of use for seconds.
-        host: () => noop,
+        // A member that failed twice in a row is skipped for a second (streams go to another
+        // one), then tried again: short, so a recovered member (or a lone endpoint) is back fast.
+        // Our own cancellations say nothing about the member.
+        host: () =>
+          circuitBreaker(
+            handleWhen((e) => isRecoverableError(e) && !(e instanceof GRPCCancelledError)),
+            { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(2) },
+          ),
         // Try another member when one refuses; never retry what our deadline cancelled.
         global:
           hosts.length > 1
@@ -185,29 +195,49 @@ export class EtcdCoord implements CoordPort {
 
   keepAliveOnce(lease: LeaseId, opts?: CallOptions): Promise<{ ttlMs: number } | null> {
     return this.call('keepAliveOnce', opts, async (grpc, signal) => {
-      const stream = await this.client.leaseClient.leaseKeepAlive(grpc);
-      return new Promise<{ ttlMs: number } | null>((resolve, reject) => {
-        const finish = () => {
-          // end() first: the stream is then no longer writable, and etcd3 does not take the
-          // cancellation for a failed member.
-          stream.end();
-          stream.cancel();
-        };
-        if (signal.aborted) {
-          finish();
-          return;
+      // A stream goes to one member: when that one refuses at once, try the others within the
+      // same deadline rather than lose a whole keep-alive round to one dead member.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.keepAliveStream(lease, grpc, signal);
+        } catch (e) {
+          const err = e instanceof Error ? castGrpcError(e) : e;
+          if (signal.aborted || attempt >= this.endpointCount || !isRetryableHere(err)) throw err;
         }
-        signal.addEventListener('abort', finish, { once: true });
-        stream.on('data', (res) => {
-          signal.removeEventListener('abort', finish);
-          stream.end();
-          // TTL 0 (or below): etcd no longer knows the lease.
-          resolve(Number(res.TTL) > 0 ? { ttlMs: Number(res.TTL) * 1000 } : null);
-        });
-        stream.on('error', (e) => reject(e));
-        stream.on('end', () => reject(unavailable('etcd: lease keep-alive stream ended without an answer')));
-        stream.write({ ID: lease });
+      }
+    });
+  }
+
+  private async keepAliveStream(
+    lease: LeaseId,
+    grpc: { interceptors: Interceptor[] },
+    signal: AbortSignal,
+  ): Promise<{ ttlMs: number } | null> {
+    const stream = await this.client.leaseClient.leaseKeepAlive(grpc);
+    return new Promise<{ ttlMs: number } | null>((resolve, reject) => {
+      const finish = () => {
+        // end() first: the stream is then no longer writable, and etcd3 does not take the
+        // cancellation for a failed member.
+        stream.end();
+        stream.cancel();
+      };
+      if (signal.aborted) {
+        finish();
+        return;
+      }
+      signal.addEventListener('abort', finish, { once: true });
+      stream.on('data', (res) => {
+        signal.removeEventListener('abort', finish);
+        stream.end();
+        // TTL 0 (or below): etcd no longer knows the lease.
+        resolve(Number(res.TTL) > 0 ? { ttlMs: Number(res.TTL) * 1000 } : null);
       });
+      stream.on('error', (e) => {
+        signal.removeEventListener('abort', finish);
+        reject(e);
+      });
+      stream.on('end', () => reject(unavailable('etcd: lease keep-alive stream ended without an answer')));
+      stream.write({ ID: lease });
     });
   }
 
@@ -333,6 +363,11 @@ function requestInterceptor(signal?: AbortSignal): Interceptor {
     signal?.addEventListener('abort', cancel, { once: true });
     return call;
   };
+}
+
+/** A member's failure another member may not share (not our cancellation, not a refusal). */
+function isRetryableHere(e: unknown): boolean {
+  return e instanceof Error && isRecoverableError(e) && !(e instanceof GRPCCancelledError);
 }
 
 function toSwitchyardError(what: string, e: unknown): SwitchyardError {

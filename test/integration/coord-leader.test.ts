@@ -48,9 +48,9 @@ interface Node {
   events: LeaderEvent[];
 }
 
-function node(id: string, region: string, prefix: string, endpoints: string[]): Node {
+function node(id: string, region: string, prefix: string, endpoints: string[], ttlMs = TTL): Node {
   const port = new EtcdCoord({ endpoints, callTimeoutMs: CALL_TIMEOUT });
-  const elector = new LeaderElector({ coord: port, clock: systemClock, prefix, id, region, ttlMs: TTL });
+  const elector = new LeaderElector({ coord: port, clock: systemClock, prefix, id, region, ttlMs });
   const events: LeaderEvent[] = [];
   elector.on((e) => events.push(e));
   live.push({ elector, port });
@@ -174,6 +174,24 @@ describe('leader loop on etcd 3.4, three members', () => {
       expect(b.elector.isLeader()).toBe(true);
     });
   }
+
+  it('one etcd member down at a time (each in turn): the leader keeps leading, no step-down', async () => {
+    const prefix = `/leader/${++seq}/`;
+    const a = node('a', 'r1', prefix, cluster.endpoints(), 6_000);
+    a.elector.start();
+    await until('a to lead', () => a.elector.isLeader(), 5_000);
+    for (let i = 0; i < cluster.members.length; i++) {
+      await cluster.killMember(i);
+      try {
+        await sleep(6_000);
+        expect(a.elector.isLeader(), `member m${i} down`).toBe(true);
+      } finally {
+        await cluster.startMember(i);
+      }
+      await cluster.waitHealthy();
+    }
+    expect(a.events.filter((e) => e.type === 'lost')).toEqual([]);
+  }, 60_000);
 
   it('etcd losing quorum: calls fail, the leader steps down in time, nobody leads; quorum back: one leader', async () => {
     const prefix = `/leader/${++seq}/`;

@@ -296,11 +296,7 @@ export function crossCheck(
       'dns.route53.syncTimeout',
       `${formatDuration(r53.syncTimeout)} is not longer than pollInterval (${formatDuration(r53.pollInterval)}): propagation is checked at most once`,
     );
-  if (known('state.store') && config.state?.store === 'etcd')
-    err(
-      'state.store',
-      '"etcd" (several directors with leader election) is not available in this version; use "file"',
-    );
+  checkCoordination(config, known, err, warn);
   const windows: (Config['maintenance'][number] | undefined)[] = config.maintenance ?? [];
   windows.forEach((m, i) => {
     const at = `maintenance[${i}]`;
@@ -453,6 +449,64 @@ function policyChecks(
     warn(
       'policy.promotion.promoteAfter',
       `promoteAfter (${formatDuration(promoteAfter)}) is shorter than fall × interval of ${detect.t.path} (${detect.t.fall} × ${formatDuration(detect.t.interval)} = ${formatDuration(detect.ms)}): a promotion may follow a database outage no longer than a few lost probes`,
+    );
+}
+
+/** state.store etcd: the etcd section, its TLS and credentials, timings, and the instance's identity. */
+function checkCoordination(
+  config: Config,
+  known: (...paths: string[]) => boolean,
+  err: (path: string, message: string) => void,
+  warn: (path: string, message: string) => void,
+): void {
+  // On a partly valid file (validate), a rule runs only when every value it reads parsed.
+  if (!known('state', 'director')) return;
+  const etcd = known('state.etcd') ? config.state.etcd : undefined;
+  if (config.state.store === 'etcd') {
+    if (!etcd && known('state.etcd'))
+      err('state.etcd', 'state.store "etcd" needs a state.etcd section (endpoints at least)');
+    if (!config.director.region && known('director.region'))
+      err(
+        'director.region',
+        'with state.store "etcd" every instance names the region it runs in (its identity as an observer)',
+      );
+  }
+  const region = config.director.region;
+  if (region !== undefined && known('regions') && !config.regions?.[region])
+    warn(
+      'director.region',
+      `"${region}" is not a configured region: this observer runs outside them (a witness)`,
+    );
+  const quorum = config.director.quorum;
+  if (
+    quorum !== undefined &&
+    known('director.quorum', 'director.observers') &&
+    quorum > config.director.observers
+  )
+    err(
+      'director.quorum',
+      `${quorum} exceeds director.observers (${config.director.observers}): no component could ever be decided`,
+    );
+  if (!etcd || !known('state.etcd.endpoints')) return;
+  const schemes = new Set(etcd.endpoints.map((u) => (URL.canParse(u) ? new URL(u).protocol : '')));
+  if (schemes.size > 1)
+    err('state.etcd.endpoints', 'use one scheme for every endpoint (all http:// or all https://)');
+  if (known('state.etcd.tls') && etcd.tls && schemes.has('http:'))
+    err('state.etcd.tls', 'TLS settings need https:// endpoints');
+  if (known('state.etcd.tls') && etcd.tls && (etcd.tls.cert === undefined) !== (etcd.tls.key === undefined))
+    err('state.etcd.tls', 'a client certificate needs both "cert" and "key"');
+  if (
+    known('state.etcd.username', 'state.etcd.password') &&
+    (etcd.username === undefined) !== (etcd.password === undefined)
+  )
+    err(
+      etcd.username === undefined ? 'state.etcd.username' : 'state.etcd.password',
+      'etcd authentication needs both username and password',
+    );
+  if (known('state.etcd.callTimeout', 'state.etcd.leaseTtl') && etcd.callTimeout * 3 > etcd.leaseTtl)
+    err(
+      'state.etcd.callTimeout',
+      `${etcd.callTimeout}ms is more than a third of leaseTtl (${etcd.leaseTtl}ms): a keep-alive must be able to time out and be retried before the lease runs out`,
     );
 }
 

@@ -240,6 +240,38 @@ const route53 = z.strictObject({
     ),
 });
 
+/** The coordination store of several director instances (state.store: etcd), see docs/coordination.md. */
+const etcd = z.strictObject({
+  endpoints: z
+    .array(z.url({ protocol: /^https?$/, error: 'expected the http:// or https:// URL of an etcd member' }))
+    .min(1, 'at least one etcd endpoint is needed'),
+  prefix: z
+    .string()
+    .regex(/^\/(\S*\/)?$/, 'a key prefix starts and ends with "/", e.g. "/switchyard/"')
+    .default('/switchyard/'),
+  tls: z
+    .strictObject({
+      ca: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('path to the PEM bundle of the CA that signed the members’ certificates'),
+      cert: z.string().min(1).optional().describe('path to a PEM client certificate'),
+      key: z.string().min(1).optional().describe('path to the PEM key of the client certificate'),
+    })
+    .optional(),
+  username: z.string().min(1).optional(),
+  password: secretRef.optional(),
+  leaseTtl: durationIn(2 * SECOND, MINUTE, { min: 'keep-alives every TTL/3 must fit the etcd round trip' })
+    .default(10_000)
+    .describe(
+      'TTL of each instance’s etcd lease: a lost leader is replaced within about this long; 2s–1m; default 10s',
+    ),
+  callTimeout: durationIn(100, 20 * SECOND)
+    .default(2_000)
+    .describe('deadline of every etcd call; at most a third of leaseTtl; 100ms–20s; default 2s'),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1, { error: 'version must be 1' }).default(1),
   director: z
@@ -254,15 +286,25 @@ export const configSchema = z.strictObject({
         .max(100)
         .default(1)
         .describe('independent observers voting on health; 1–100; default 1'),
+      region: regionId
+        .optional()
+        .describe('the region this instance runs in: its identity as an observer (with state.store etcd)'),
+      quorum: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe(
+          'observers that must agree before a component is up or down; 1–100, at most director.observers; default a majority of live observers',
+        ),
     })
     .prefault({}),
   state: z
     .strictObject({
       store: z.enum(['file', 'etcd']).default('file'),
       path: z.string().default('./var/state.json'),
-      etcd: z
-        .strictObject({ endpoints: z.array(z.string()).min(1), prefix: z.string().default('/switchyard/') })
-        .optional(),
+      etcd: etcd.optional(),
     })
     .prefault({}),
   dns: z
@@ -371,3 +413,4 @@ export type DatabaseConfig = z.output<typeof database>;
 export type ComponentConfig = z.output<typeof component>;
 export type Route53Config = z.output<typeof route53>;
 export type TlsConfig = z.output<typeof tlsOptions>;
+export type EtcdConfig = z.output<typeof etcd>;

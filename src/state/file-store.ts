@@ -96,30 +96,32 @@ export class FileStateStore implements StateStore {
 
 /** Parses and validates state text; throws STATE_CORRUPT naming the file and the problem. */
 export function parseState(path: string, text: string): PersistedState {
+  return parseStateFrom(`state file ${path}`, text);
+}
+
+/** Parses and validates state text read from `where` ("state file …", "etcd key …"). */
+export function parseStateFrom(where: string, text: string): PersistedState {
   if (text.trim() === '')
-    throw new SwitchyardError('STATE_CORRUPT', `state file ${path} is empty (expected JSON state)`);
+    throw new SwitchyardError('STATE_CORRUPT', `${where} is empty (expected JSON state)`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new SwitchyardError(
-      'STATE_CORRUPT',
-      `state file ${path} is not valid JSON: ${(e as Error).message}`,
-      [],
-      { cause: e },
-    );
+    throw new SwitchyardError('STATE_CORRUPT', `${where} is not valid JSON: ${(e as Error).message}`, [], {
+      cause: e,
+    });
   }
   if (typeof raw === 'object' && raw !== null && 'version' in raw && raw.version !== 1)
     throw new SwitchyardError(
       'STATE_CORRUPT',
-      `state file ${path} has version ${JSON.stringify(raw.version)}; this switchyard reads version 1`,
+      `${where} has version ${JSON.stringify(raw.version)}; this switchyard reads version 1`,
     );
   const parsed = persistedStateSchema.safeParse(raw);
   if (!parsed.success) {
     const details = describeIssues(parsed.error);
     throw new SwitchyardError(
       'STATE_CORRUPT',
-      `state file ${path} is not switchyard state: ${details.slice(0, 3).join('; ')}`,
+      `${where} is not switchyard state: ${details.slice(0, 3).join('; ')}`,
       details,
     );
   }

@@ -1,3 +1,4 @@
+import type { FencingToken } from '../coord/types.js';
 import type { EngineState, Overrides } from '../decide/types.js';
 import type { RegionId } from '../topology/types.js';
 
@@ -31,9 +32,21 @@ export interface PersistedState {
   journal: JournalEntry[];
 }
 
+export interface SaveOptions {
+  /**
+   * Write only while this instance still leads: the save is refused (STATE_FENCED) unless the
+   * leader key is bound to this lease. Stores without leaders (the file store) ignore it.
+   */
+  fence?: FencingToken;
+}
+
 export interface StateStore {
   /** The stored state; null only when no state exists yet. Corrupt or unreadable state throws. */
   load(): Promise<PersistedState | null>;
-  /** Durably replaces the stored state. Saves never overlap; each resolves once on disk. */
-  save(state: PersistedState): Promise<void>;
+  /**
+   * Durably replaces the stored state. Saves never overlap; each resolves once on disk (or in
+   * etcd). The etcd store writes only by compare-and-swap on the revision it last loaded or saved
+   * (STATE_CONFLICT when someone else wrote meanwhile: load again and re-decide).
+   */
+  save(state: PersistedState, opts?: SaveOptions): Promise<void>;
 }

@@ -25,6 +25,10 @@ export const ERROR_CODES = {
     summary: 'the state file could not be written (permissions, disk full, read-only filesystem)',
   },
   STATE_CONFLICT: { retryable: true, summary: 'a compare-and-swap on the state epoch failed' },
+  STATE_FENCED: {
+    retryable: false,
+    summary: 'a state save carried a fencing token that no longer holds the leader key',
+  },
   DNS_OWNERSHIP: { retryable: false, summary: 'a live record set is not one switchyard may manage' },
   DNS_INVALID_CHANGE: { retryable: false, summary: 'the DNS provider rejected a change batch' },
   DNS_UNAVAILABLE: { retryable: true, summary: 'the DNS provider API failed after retries' },
@@ -51,6 +55,18 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: { retryable: true, summary: 'a database did not answer a status query' },
   ADMIN_UNAUTHORIZED: { retryable: false, summary: 'the admin API was called without a valid bearer token' },
   ADMIN_REQUEST_INVALID: { retryable: false, summary: 'the admin API received a request it cannot apply' },
+  COORD_UNAVAILABLE: {
+    retryable: true,
+    summary: 'the coordination store (etcd) did not answer within the call timeout, or is unreachable',
+  },
+  COORD_LEASE_NOT_FOUND: {
+    retryable: false,
+    summary: 'an operation named an etcd lease that no longer exists (expired or revoked)',
+  },
+  COORD_REJECTED: {
+    retryable: false,
+    summary: 'etcd refused a request (authentication, permission, invalid request)',
+  },
   DAEMON_UNREACHABLE: { retryable: true, summary: 'the CLI could not reach the daemon admin API' },
   LISTEN_FAILED: {
     retryable: false,

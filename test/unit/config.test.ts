@@ -139,12 +139,15 @@ describe('configuration', () => {
     ]);
   });
 
-  it('refuses a state store this version does not have, instead of failing at start', () => {
+  it('accepts state.store etcd with its section and the instance region (details: coord-config.test.ts)', () => {
     const c = example();
     c.state = { store: 'etcd', etcd: { endpoints: ['http://127.0.0.1:2379'] } };
-    expect(errorsOf(c)).toEqual([
-      expect.stringMatching(/^state\.store: "etcd" .* not available in this version/),
-    ]);
+    expect(errorsOf(c)).toEqual([expect.stringMatching(/^director\.region: with state\.store "etcd"/)]);
+    c.director.region = 'r1';
+    expect(parseConfig(c, 'test.yaml').config.state.etcd).toMatchObject({
+      prefix: '/switchyard/',
+      leaseTtl: 10_000,
+    });
   });
 
   it('reports YAML syntax errors with a line and column', () => {

@@ -260,8 +260,12 @@ describe('createStateStore / freshState', () => {
     const s = freshState({ epoch: 0, main: 'r1', out: {}, weights: {} });
     await store.save(s);
     expect(await store.load()).toEqual(s);
-    expect(() => createStateStore({ store: 'etcd', path, etcd: { endpoints: ['x'], prefix: '/' } })).toThrow(
-      /not available/,
-    );
+    expect(() =>
+      createStateStore({
+        store: 'etcd',
+        path,
+        etcd: { endpoints: ['x'], prefix: '/', leaseTtl: 10_000, callTimeout: 2_000 },
+      }),
+    ).toThrow(/not available/);
   });
 });

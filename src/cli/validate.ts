@@ -1,20 +1,23 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { buildTopology } from '../topology/build.js';
-import { isSwitchyardError } from '../util/errors.js';
+import type { CliContext } from './io.js';
 
 /** `switchyard validate <config>`: exit 0 with a one-line summary, or 1 with every error and its path. */
-export function register(program: Command): void {
+export function register(program: Command, ctx: CliContext): void {
   program
     .command('validate')
     .description('check a configuration file; prints every error with its path')
     .argument('<config>', 'path to the YAML configuration')
     .option('--quiet', 'print nothing on success')
-    .action((path: string, opts: { quiet?: boolean }) => {
+    .action(async (path: string, opts: { quiet?: boolean }) => {
+      const [{ loadConfig }, { buildTopology }, { isSwitchyardError }] = await Promise.all([
+        import('../config/load.js'),
+        import('../topology/build.js'),
+        import('../util/errors.js'),
+      ]);
       try {
         const { config, warnings } = loadConfig(path);
         const t = buildTopology(config);
-        for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
+        for (const w of warnings) ctx.err(`warning: ${w.path}: ${w.message}\n`);
         if (!opts.quiet) {
           const roles = t.regions.map((r) => `${r.id}(${r.role})`).join(' ');
           const checks = Object.values(config.regions).reduce(
@@ -25,15 +28,15 @@ export function register(program: Command): void {
               Object.keys(r.databases ?? {}).length,
             0,
           );
-          process.stdout.write(
+          ctx.out(
             `${path}: valid — ${t.regions.length} regions ${roles}, ${checks} probe targets, ${t.records.length} records, dns ${config.dns.provider}, promotion ${config.policy.promotion.mode}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''}\n`,
           );
         }
       } catch (e) {
         if (!isSwitchyardError(e)) throw e;
-        process.stderr.write(`${e.message}\n`);
-        for (const line of e.details) process.stderr.write(`  ${line}\n`);
-        process.exitCode = 1;
+        ctx.err(`${e.message}\n`);
+        for (const line of e.details) ctx.err(`  ${line}\n`);
+        ctx.fail(1);
       }
     });
 }

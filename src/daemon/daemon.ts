@@ -17,6 +17,7 @@ import { ProbeScheduler } from '../probe/scheduler.js';
 import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
 import { type CronJob, cronJob } from '../schedule/job.js';
 import { type MaintenanceSchedule, scheduleMaintenance } from '../schedule/maintenance.js';
+import { adminSettings } from '../server/admin-config.js';
 import { createServer, type SwitchyardServer } from '../server/index.js';
 import type { DecisionSummary } from '../server/status.js';
 import { createStateStore, freshState } from '../state/create.js';
@@ -58,6 +59,8 @@ export interface DaemonOptions {
   dnsStartTimeoutMs?: number;
   /** Overrides director.listen (tests use port 0). */
   listen?: string;
+  /** Overrides admin.listen (tests use port 0). */
+  adminListen?: string;
 }
 
 type Lifecycle = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -95,7 +98,7 @@ export class Daemon {
   private lastSignature = '';
   private state: Lifecycle = 'created';
   private readonly startedAt: number;
-  address: { address: string; port: number } | undefined;
+  address: { address: string; port: number; admin?: { address: string; port: number } } | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -164,7 +167,7 @@ export class Daemon {
   }
 
   /** Loads state, starts probing, DNS, the HTTP server and the decision loop. */
-  async start(): Promise<{ address: string; port: number }> {
+  async start(): Promise<{ address: string; port: number; admin?: { address: string; port: number } }> {
     if (this.state !== 'created') throw new Error(`cannot start a daemon that is ${this.state}`);
     this.state = 'starting';
     const { config } = this.opts;
@@ -219,21 +222,25 @@ export class Daemon {
       onError: (e) => this.countError(e, 'full DNS reconcile failed'),
     });
 
-    const token = config.director.adminToken;
+    // --- ops wiring (two listeners, named admin tokens, operator identity) ---
+    const admin = adminSettings(config);
     this.server = createServer({
       clock: this.clock,
       listen: this.opts.listen ?? config.director.listen,
+      adminListen: this.opts.adminListen ?? admin.listen,
+      adminAllowNonLoopback: admin.allowNonLoopback,
       registry: this.registry,
-      adminToken: token ? () => resolveSecret(token) : undefined,
+      adminTokens: () => admin.tokens.map((t) => ({ name: t.name, token: resolveSecret(t.ref) ?? '' })),
       getStatus: () => this.status(),
       getReadiness: () => this.readiness(),
       admin: adminHandlers({
         topology: this.topology,
         keeper: this.keeper,
+        wall: () => this.clock.wall(),
         input: () => this.input(),
         evaluate: () => this.evaluateNow(),
         log: (e, m) => this.log.info(e, m),
-        switchover: (req) =>
+        switchover: (req, actor) =>
           runSwitchover(
             {
               topology: this.topology,
@@ -250,6 +257,7 @@ export class Daemon {
               evaluate: () => this.evaluateNow(),
             },
             req,
+            actor,
           ),
       }),
       logger: moduleLogger(this.log, 'server'),
@@ -263,6 +271,7 @@ export class Daemon {
       {
         event: 'started',
         listen: `${this.address.address}:${this.address.port}`,
+        adminListen: this.address.admin ? `${this.address.admin.address}:${this.address.admin.port}` : null,
         main: this.keeper.current.engine.main,
         epoch: this.keeper.current.engine.epoch,
         targets: this.targets.length,

@@ -50,6 +50,10 @@ export interface DnsStatus {
   failing: boolean;
   consecutiveFailures: number;
   lastApplyAt?: string;
+  /** When switchyard last wrote a change to DNS (a no-op apply is not a change). */
+  lastChangeAt?: string;
+  /** When live DNS was last read successfully (start, the periodic full reconcile). */
+  lastReadAt?: string;
   lastError?: { code: string; message: string; at: string };
   /** Problems of the last plan (missing sets, refused all-zero changes…). */
   problems: PlanProblem[];
@@ -96,6 +100,8 @@ export class DnsReconciler {
   private closed = false;
   private failures = 0;
   private lastApplyAt?: number;
+  private lastChangeAt?: number;
+  private lastReadAt?: number;
   private lastError?: { code: string; message: string; at: number };
   private lastProblems: PlanProblem[] = [];
   private lastLoggedPlan = '';
@@ -162,6 +168,8 @@ export class DnsReconciler {
       failing: this.failures > 0,
       consecutiveFailures: this.failures,
       ...(this.lastApplyAt !== undefined ? { lastApplyAt: new Date(this.lastApplyAt).toISOString() } : {}),
+      ...(this.lastChangeAt !== undefined ? { lastChangeAt: new Date(this.lastChangeAt).toISOString() } : {}),
+      ...(this.lastReadAt !== undefined ? { lastReadAt: new Date(this.lastReadAt).toISOString() } : {}),
       ...(this.lastError
         ? {
             lastError: {
@@ -260,6 +268,7 @@ export class DnsReconciler {
       this.stale = true;
       const live = await this.provider.read(this.records);
       this.live = live;
+      this.lastReadAt = this.clock.wall();
       this.stale = false;
       this.setWeightGauges(live);
       // A read can take long (the provider retries while the API is failing): plan the newest
@@ -285,6 +294,7 @@ export class DnsReconciler {
     const result = await this.provider.apply(plan.changes);
     this.remember(plan.changes);
     this.lastApplyAt = this.clock.wall();
+    this.lastChangeAt = this.lastApplyAt;
     this.metrics.lastApplyTimestamp.set(this.clock.wall() / 1000);
     for (const c of plan.changes) this.metrics.changesApplied.inc({ record: c.recordKey });
     this.log.info(

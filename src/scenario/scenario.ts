@@ -3,14 +3,15 @@ import { z } from 'zod';
 import { duration, regionId } from '../config/fields.js';
 import { formatZodIssues } from '../config/issues.js';
 import { parseYaml } from '../config/load.js';
-import { nominalWeights } from '../decide/records.js';
-import type {
-  DatabaseHealth,
-  DecideInput,
-  EngineState,
-  HealthView,
-  Overrides,
-  RegionHealth,
+import { planRecord, type RecordContext } from '../decide/records.js';
+import {
+  type DatabaseHealth,
+  type DecideInput,
+  type EngineState,
+  type HealthView,
+  NO_OVERRIDES,
+  type Overrides,
+  type RegionHealth,
 } from '../decide/types.js';
 import { regionById } from '../topology/build.js';
 import type { Topology } from '../topology/types.js';
@@ -180,7 +181,18 @@ export function scenarioInput(
         continue;
       }
       if (obs.status !== undefined) d.status = obs.status;
-      if (obs.role !== undefined) d.role = obs.role;
+      if (obs.role !== undefined) {
+        d.role = obs.role;
+        // A primary's default writability follows its role (a read-only primary must say so).
+        d.writable = obs.role === 'primary';
+        if (obs.role === 'primary') {
+          d.lagSeconds = null;
+          d.lagBytes = null;
+        } else if (d.lagSeconds === null) {
+          d.lagSeconds = 0;
+          d.lagBytes = 0;
+        }
+      }
       if (obs.writable !== undefined) d.writable = obs.writable;
       if (obs.lagSeconds !== undefined) d.lagSeconds = obs.lagSeconds;
       if (obs.lagBytes !== undefined) d.lagBytes = obs.lagBytes;
@@ -193,12 +205,22 @@ export function scenarioInput(
       errors,
     );
 
-  // Unless the scenario says otherwise, the last weights written are the nominal ones for its main,
-  // so that "changed" in the plan means changed from normal operation.
+  // Unless the scenario says otherwise, the last weights written are those its state implies: the
+  // matrix for its main with the classes of `state.out` held out. "changed" in the plan then means
+  // changed from the scenario's state — a record returning home is marked, one staying put is not.
+  const out = s.state.out;
+  const held: RecordContext = {
+    topology,
+    state: { epoch: s.state.epoch, main, out, weights: {} },
+    overrides: NO_OVERRIDES,
+    main,
+    serves: (id, cls) => !(out[id]?.includes(cls as 'api' | 'auth') ?? false),
+    managementDependsOn: [],
+  };
   const weights: EngineState['weights'] = {};
   for (const r of topology.records)
-    weights[r.key] = s.state.weights[r.name] ?? s.state.weights[r.key] ?? nominalWeights(r, main, topology);
-  const state: EngineState = { epoch: s.state.epoch, main, out: s.state.out, weights };
+    weights[r.key] = s.state.weights[r.name] ?? s.state.weights[r.key] ?? planRecord(r, held, []).weights;
+  const state: EngineState = { epoch: s.state.epoch, main, out, weights };
   const overrides: Overrides = {
     drained: s.drained,
     frozen: s.frozen,

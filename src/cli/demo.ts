@@ -35,22 +35,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--world-port <port>', 'port of the simulated regions (0 picks one)', '9470')
     .option('--log-level <level>', 'level of the log file (the terminal shows warnings only)', 'info')
     .action(async (opts: DemoFlags) => {
-      const [
-        { mkdirSync, rmSync },
-        { resolve },
-        { Daemon },
-        { demoConfig },
-        { DemoWorld },
-        { createLogger },
-      ] = await Promise.all([
+      const [{ mkdirSync, rmSync }, { resolve }, { DemoWorld }] = await Promise.all([
         import('node:fs'),
         import('node:path'),
-        import('../daemon/daemon.js'),
-        import('../demo/demo-config.js'),
         import('../demo/world.js'),
-        import('../log.js'),
       ]);
-      const { DemoLogDestination } = await import('../demo/demo-log.js');
       const dir = resolve(opts.dir);
       mkdirSync(dir, { recursive: true });
       if (!opts.keep)
@@ -72,6 +61,13 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.fail(EXIT.INVALID);
         return;
       }
+      // The daemon loads only once the world's port is ours: a clash is reported at once.
+      const [{ Daemon }, { demoConfig }, { createLogger }, { DemoLogDestination }] = await Promise.all([
+        import('../daemon/daemon.js'),
+        import('../demo/demo-config.js'),
+        import('../log.js'),
+        import('../demo/demo-log.js'),
+      ]);
       const log = new DemoLogDestination(resolve(dir, 'daemon.log'), ctx.io.stderr);
       const config = demoConfig(world, dir, opts.listen, opts.adminListen);
       const daemon = new Daemon({

@@ -97,17 +97,12 @@ export class AdminClient {
       headers['content-type'] = 'application/json';
       if (this.token) headers.authorization = `Bearer ${this.token}`;
     }
-    // Loaded on first use: `--version` and `help` never pay for the HTTP client.
-    const { request } = await import('undici');
-    let res: Awaited<ReturnType<typeof request>>;
+    // node:http, loaded when the call is made: the undici package (or even Node's fetch) costs
+    // more to load than the call itself takes, and every operator command makes one.
+    let status: number;
+    let text: string;
     try {
-      res = await request(`${base}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      ({ status, text } = await send(`${base}${path}`, method, headers, body, timeoutMs));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? (e as Error).name;
       throw new AdminClientError(
@@ -118,47 +113,83 @@ export class AdminClient {
             : ' (is it running? check --addr or SWITCHYARD_ADDR)'),
       );
     }
-    const text = await res.body.text().catch(() => '');
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {
       parsed = undefined;
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    if (status >= 200 && status < 300) {
       if (parsed === undefined)
         throw new AdminClientError(
           'DAEMON_UNREACHABLE',
           `${base}${path} did not answer with JSON: is this a switchyard daemon?`,
-          res.statusCode,
+          status,
         );
       return parsed as T;
     }
     const err = errorBody(parsed);
-    const message = err?.message ?? `HTTP ${res.statusCode} from ${base}${path}`;
+    const message = err?.message ?? `HTTP ${status} from ${base}${path}`;
     const details = err?.details ?? [];
-    if (res.statusCode === 401)
+    if (status === 401)
       throw new AdminClientError(
         'ADMIN_UNAUTHORIZED',
         `${message}: pass the daemon's admin token with --token-file, SWITCHYARD_TOKEN or --token`,
         401,
       );
-    if (res.statusCode === 403) throw new AdminClientError('ADMIN_UNAUTHORIZED', message, 403);
-    if (res.statusCode === 404 && !err)
+    if (status === 403) throw new AdminClientError('ADMIN_UNAUTHORIZED', message, 403);
+    if (status === 404 && !err)
       throw new AdminClientError(
         'DAEMON_UNREACHABLE',
         `${base} has no ${path}: is this a switchyard daemon${method === 'POST' ? ' admin listener' : ''}?`,
         404,
       );
-    if (res.statusCode >= 400 && res.statusCode < 500)
-      throw new AdminClientError('ADMIN_REQUEST_INVALID', message, res.statusCode, details);
+    if (status >= 400 && status < 500)
+      throw new AdminClientError('ADMIN_REQUEST_INVALID', message, status, details);
     throw new AdminClientError(
       isKnownCode(err?.code) ? err.code : 'ADMIN_REQUEST_INVALID',
       `the daemon failed: ${message}`,
-      res.statusCode,
+      status,
       details,
     );
   }
+}
+
+/** One HTTP exchange; rejects on a network error or `timeoutMs` without a byte from the daemon. */
+async function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method,
+        headers: { ...headers, ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    // An idle-socket bound: a switchover answers only when done, so the caller sizes it.
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs}ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 function errorBody(v: unknown): { code?: string; message?: string; details?: string[] } | undefined {

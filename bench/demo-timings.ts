@@ -62,7 +62,7 @@ async function once(): Promise<{ api: number; promoted: number; management: numb
   };
 }
 
-const results = [];
+const results: Array<{ api: number; promoted: number; management: number }> = [];
 for (let i = 0; i < runs; i++) results.push(await once());
 const row = (k: 'api' | 'promoted' | 'management') => results.map((r) => r[k].toFixed(1)).join(', ');
 process.stdout.write(

@@ -9,13 +9,19 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<config>', 'path to the YAML configuration')
     .option('--quiet', 'print nothing on success')
     .action(async (path: string, opts: { quiet?: boolean }) => {
-      const [{ loadConfig }, { buildTopology }, { isSwitchyardError }] = await Promise.all([
-        import('../config/load.js'),
-        import('../topology/build.js'),
-        import('../util/errors.js'),
-      ]);
+      const [{ loadConfig }, { buildTopology }, { isSwitchyardError }, { adminSettings }] = await Promise.all(
+        [
+          import('../config/load.js'),
+          import('../topology/build.js'),
+          import('../util/errors.js'),
+          import('../server/admin-config.js'),
+        ],
+      );
       try {
-        const { config, warnings } = loadConfig(path);
+        const loaded = loadConfig(path);
+        const config = loaded.config;
+        // Deprecations (director.adminToken) are warnings like the cross-checks'.
+        const warnings = [...loaded.warnings, ...adminSettings(config).warnings];
         const t = buildTopology(config);
         for (const w of warnings) ctx.err(`warning: ${w.path}: ${w.message}\n`);
         if (!opts.quiet) {

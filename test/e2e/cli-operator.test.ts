@@ -75,7 +75,9 @@ describe('the exit-code table (README), one row at a time', () => {
     const port = await closedPort();
     const r = await cli(['status', '--addr', `127.0.0.1:${port}`]);
     expect(r.code).toBe(EXIT.UNREACHABLE);
-    expect(r.stderr).toMatch(/cannot reach the switchyard daemon at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED.*--addr/);
+    expect(r.stderr).toMatch(
+      /cannot reach the switchyard daemon at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED.*--addr/,
+    );
     const w = await cli(['freeze', '--admin-addr', `127.0.0.1:${port}`, '--reason', 'x'], {
       env: { SWITCHYARD_TOKEN: ALICE_TOKEN },
     });
@@ -149,11 +151,24 @@ describe('overrides carry who and why', () => {
     expect(s.activeOverrides).toContainEqual(
       expect.objectContaining({ kind: 'drain', target: 'r4', by: 'alice', reason: 'kernel upgrade' }),
     );
-    expect(s.journal[0]).toMatchObject({ action: 'override', target: 'r4', by: 'alice', reason: 'kernel upgrade' });
+    expect(s.journal[0]).toMatchObject({
+      action: 'override',
+      target: 'r4',
+      by: 'alice',
+      reason: 'kernel upgrade',
+    });
     const entry = d.state().journal.at(-1);
-    expect(entry?.detail).toBe('drain r4: drained r4: its api and auth traffic leave it (by alice: kernel upgrade)');
+    expect(entry?.detail).toBe(
+      'drain r4: drained r4: its api and auth traffic leave it (by alice: kernel upgrade)',
+    );
     expect(d.events()).toContainEqual(
-      expect.objectContaining({ event: 'override', kind: 'drain', target: 'r4', by: 'alice', reason: 'kernel upgrade' }),
+      expect.objectContaining({
+        event: 'override',
+        kind: 'drain',
+        target: 'r4',
+        by: 'alice',
+        reason: 'kernel upgrade',
+      }),
     );
     const text = await cli(['status'], { env: d.env(null) });
     expect(text.stdout).toMatch(/r4 drained by alice \d+s ago: kernel upgrade/);
@@ -180,8 +195,7 @@ describe('status says what DNS serves', () => {
     d.world.setRegion('r3', false);
     try {
       await until(
-        async () =>
-          (await d.status()).regions.find((r) => r.id === 'r3')?.components[0]?.status === 'down',
+        async () => (await d.status()).regions.find((r) => r.id === 'r3')?.components[0]?.status === 'down',
         10_000,
         'r3 down',
       );
@@ -201,7 +215,9 @@ describe('status says what DNS serves', () => {
     }
   });
 
-  it('dns: the last change and the last read, not a no-op apply every second', { timeout: 20_000 }, async () => {
+  it('dns: the last change and the last read, not a no-op apply every second', {
+    timeout: 20_000,
+  }, async () => {
     await until(
       () => d.dns()['api.r4.example.com/A']?.r4 === 100 && d.dns()['api.r3.example.com/A']?.r3 === 100,
       10_000,

@@ -32,7 +32,9 @@ describe('switchover and failback', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.OK);
     expect(r.stdout).not.toMatch(/dry run/i);
-    expect(r.stdout).toMatch(/^switchover plan: r1 → r2: fence r1 \(apim, shared\).*epoch 0 → 1; r2 is ready/m);
+    expect(r.stdout).toMatch(
+      /^switchover plan: r1 → r2: fence r1 \(apim, shared\).*epoch 0 → 1; r2 is ready/m,
+    );
     expect(r.stdout).toContain('applying the switchover to r2…');
     expect(r.stdout).toMatch(/switchover done: r2 is the main \(epoch 1\); r1 is fenced read-only/);
     expect(r.stdout).toMatch(/apim: ok \(done\) at \d+\/[0-9A-F]+/);
@@ -51,8 +53,7 @@ describe('switchover and failback', () => {
 
   it('status shows configured and current roles separately (table and JSON)', async () => {
     await until(
-      async () =>
-        (await d.status()).regions.find((r) => r.id === 'r1')?.currentRole === 'fenced-old-main',
+      async () => (await d.status()).regions.find((r) => r.id === 'r1')?.currentRole === 'fenced-old-main',
       5_000,
       'r1 fenced old main',
     );
@@ -61,8 +62,18 @@ describe('switchover and failback', () => {
     const doc = JSON.parse(json.stdout);
     const r1 = doc.regions.find((r: { id: string }) => r.id === 'r1');
     const r2 = doc.regions.find((r: { id: string }) => r.id === 'r2');
-    expect(r1).toMatchObject({ role: 'main', configuredRole: 'main', currentRole: 'fenced-old-main', isMain: false });
-    expect(r2).toMatchObject({ role: 'failover', configuredRole: 'failover', currentRole: 'main', isMain: true });
+    expect(r1).toMatchObject({
+      role: 'main',
+      configuredRole: 'main',
+      currentRole: 'fenced-old-main',
+      isMain: false,
+    });
+    expect(r2).toMatchObject({
+      role: 'failover',
+      configuredRole: 'failover',
+      currentRole: 'main',
+      isMain: true,
+    });
     const text = await cli(['status'], { env: d.env(null) });
     expect(text.stdout).toMatch(/region\s+configured\s+current/);
     expect(text.stdout).toMatch(/r1\s+main\s+old main \(fenced\)/);
@@ -87,8 +98,9 @@ describe('switchover and failback', () => {
     try {
       await until(
         async () =>
-          (await d.status()).regions.find((r) => r.id === 'r1')?.components.every((c) => c.status === 'down') ===
-          true,
+          (await d.status()).regions
+            .find((r) => r.id === 'r1')
+            ?.components.every((c) => c.status === 'down') === true,
         10_000,
         'r1 down',
       );
@@ -123,7 +135,12 @@ describe('switchover and failback', () => {
     const s = await d.status();
     expect(s.regions.find((x) => x.id === 'r1')).toMatchObject({ currentRole: 'main', isMain: true });
     expect(s.regions.find((x) => x.id === 'r2')?.currentRole).toBe('fenced-old-main');
-    expect(d.state().journal.filter((e) => e.action === 'override').map((e) => e.by)).toEqual(['alice', 'bob']);
+    expect(
+      d
+        .state()
+        .journal.filter((e) => e.action === 'override')
+        .map((e) => e.by),
+    ).toEqual(['alice', 'bob']);
   });
 
   it('an aborted switchover says that its epoch was consumed and nothing changed hands (exit 6)', async () => {
@@ -143,9 +160,14 @@ describe('switchover and failback', () => {
     );
     const s = await d.status();
     expect(s).toMatchObject({ main: 'r1', epoch: 3 });
-    const failed = d.state().journal.filter((e) => e.action === 'promote').at(-1);
+    const failed = d
+      .state()
+      .journal.filter((e) => e.action === 'promote')
+      .at(-1);
     expect(failed).toMatchObject({ phase: 'failed', epoch: 3 });
-    expect(failed?.detail).toContain('epoch 3 was consumed by this aborted switchover and nothing changed hands');
+    expect(failed?.detail).toContain(
+      'epoch 3 was consumed by this aborted switchover and nothing changed hands',
+    );
     // r1 is writable again (the fence was reverted): still the only primary.
     expect(d.world.database('r1', 'apim').status()).toMatchObject({ role: 'primary', writable: true });
   }, 20_000);

@@ -63,7 +63,9 @@ describe('switchyard switchover', () => {
     await pg.primary.appQuery('INSERT INTO ledger SELECT g, 1 FROM generate_series(1, 10) g');
     const r = await sw(['--to', 'r2', '--yes']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(6);
-    expect(r.stdout).toMatch(/FAILED at catch-up, before any promotion .* r1 is still the main and writable again/);
+    expect(r.stdout).toMatch(
+      /FAILED at catch-up, before any promotion .* r1 is still the main and writable again/,
+    );
     expect(r.stdout).toMatch(/epoch 1 was consumed by this aborted switchover/);
     // r1 takes writes again; nothing is pending; the attempt is in the journal as failed.
     await pg.primary.appQuery('INSERT INTO ledger VALUES (11, 1)');

@@ -116,7 +116,12 @@ export class FailoverWorld {
 
   /** Starts the daemon (again, after a stop or kill: same config, state file and address). */
   async startDaemon(ready = true): Promise<DaemonProcess> {
-    const d = new DaemonProcess(this.configPath, this.addr, { SY_E2E_TOKEN: E2E_TOKEN }, this.adminAddr).start();
+    const d = new DaemonProcess(
+      this.configPath,
+      this.addr,
+      { SY_E2E_TOKEN: E2E_TOKEN },
+      this.adminAddr,
+    ).start();
     this.daemon = d;
     this.daemons.push(d);
     if (ready) await d.waitReady(45_000);

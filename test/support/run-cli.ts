@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { type PassThrough, Readable } from 'node:stream';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliResult } from './cli.js';
 

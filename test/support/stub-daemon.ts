@@ -43,7 +43,8 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
       id: r.id,
       role: r.role,
       configuredRole: r.role,
-      currentRole: r.id === main ? ('main' as const) : r.databases.length ? ('replica' as const) : ('edge' as const),
+      currentRole:
+        r.id === main ? ('main' as const) : r.databases.length ? ('replica' as const) : ('edge' as const),
       isMain: r.id === main,
       components: [
         up('gateway', 'gateway'),

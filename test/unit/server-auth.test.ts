@@ -175,7 +175,11 @@ describe('server error mapping and token source', () => {
 });
 
 describe('two listeners and named admin tokens', () => {
-  const ok = async () => ({ changed: true, message: 'ok', overrides: { drained: [], frozen: false, routes: {} } });
+  const ok = async () => ({
+    changed: true,
+    message: 'ok',
+    overrides: { drained: [], frozen: false, routes: {} },
+  });
   const handlers = (seen: string[]) => ({
     drain: async (region: string, actor: { by: string; reason?: string }) => {
       seen.push(`${region} by ${actor.by}: ${actor.reason ?? '-'}`);
@@ -245,7 +249,9 @@ describe('two listeners and named admin tokens', () => {
     try {
       make(false);
     } catch (e) {
-      expect((e as InstanceType<typeof SwitchyardError>).details.join('\n')).toContain('admin.allowNonLoopback: true');
+      expect((e as InstanceType<typeof SwitchyardError>).details.join('\n')).toContain(
+        'admin.allowNonLoopback: true',
+      );
     }
     expect(() => make(true)).not.toThrow();
   });

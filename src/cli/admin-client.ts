@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { request } from 'undici';
 import type {
   FailoverRequest,
   FailoverResult,
@@ -11,8 +10,12 @@ import type {
 import type { StatusDocument } from '../server/status.js';
 import { ERROR_CODES, type ErrorCode, isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import type { CliContext } from './io.js';
 
+/** The read-only listener (director.listen): status, metrics, health. */
 export const DEFAULT_ADDR = '127.0.0.1:9464';
+/** The admin listener (admin.listen): overrides, failover, switchover. */
+export const DEFAULT_ADMIN_ADDR = '127.0.0.1:9465';
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** An error from the daemon or from reaching it, with the HTTP status when there was one. */
@@ -26,8 +29,10 @@ export class AdminClientError extends SwitchyardError {
 }
 
 export interface AdminClientOptions {
-  /** "host:port" or a base URL ("http://host:port"). */
+  /** The read-only listener: "host:port" or a base URL ("http://host:port"). */
   addr: string;
+  /** The admin listener (writes); `addr` when omitted. */
+  adminAddr?: string;
   token?: string;
   timeoutMs?: number;
 }
@@ -35,11 +40,13 @@ export interface AdminClientOptions {
 /** A small typed client of the daemon's HTTP API, used by the operator commands. */
 export class AdminClient {
   private readonly base: string;
+  private readonly adminBase: string;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
 
   constructor(opts: AdminClientOptions) {
     this.base = baseUrl(opts.addr);
+    this.adminBase = baseUrl(opts.adminAddr ?? opts.addr);
     this.token = opts.token;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
@@ -47,17 +54,17 @@ export class AdminClient {
   status(): Promise<StatusDocument> {
     return this.call<StatusDocument>('GET', '/v1/status');
   }
-  drain(region: string): Promise<OverrideResult> {
-    return this.call('POST', '/v1/admin/drain', { region });
+  drain(region: string, reason?: string): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/drain', { region, ...(reason ? { reason } : {}) });
   }
-  undrain(region: string): Promise<OverrideResult> {
-    return this.call('POST', '/v1/admin/undrain', { region });
+  undrain(region: string, reason?: string): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/undrain', { region, ...(reason ? { reason } : {}) });
   }
-  freeze(): Promise<OverrideResult> {
-    return this.call('POST', '/v1/admin/freeze', {});
+  freeze(reason?: string): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/freeze', reason ? { reason } : {});
   }
-  unfreeze(): Promise<OverrideResult> {
-    return this.call('POST', '/v1/admin/unfreeze', {});
+  unfreeze(reason?: string): Promise<OverrideResult> {
+    return this.call('POST', '/v1/admin/unfreeze', reason ? { reason } : {});
   }
   /** A promotion can take minutes (catch-up, pg_promote wait): the apply call gets a long timeout. */
   failover(req: FailoverRequest): Promise<FailoverResult> {
@@ -84,69 +91,107 @@ export class AdminClient {
     body?: unknown,
     timeoutMs = this.timeoutMs,
   ): Promise<T> {
+    const base = method === 'POST' ? this.adminBase : this.base;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (method === 'POST') {
       headers['content-type'] = 'application/json';
       if (this.token) headers.authorization = `Bearer ${this.token}`;
     }
-    let res: Awaited<ReturnType<typeof request>>;
+    // node:http, loaded when the call is made: the undici package (or even Node's fetch) costs
+    // more to load than the call itself takes, and every operator command makes one.
+    let status: number;
+    let text: string;
     try {
-      res = await request(`${this.base}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      ({ status, text } = await send(`${base}${path}`, method, headers, body, timeoutMs));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).name;
+      const code =
+        (e as NodeJS.ErrnoException).code ??
+        ((e as Error).name === 'TimeoutError' ? (e as Error).message : (e as Error).name);
       throw new AdminClientError(
         'DAEMON_UNREACHABLE',
-        `cannot reach the switchyard daemon at ${this.base}: ${code}` +
-          ' (is it running? check --addr or SWITCHYARD_ADDR)',
+        `cannot reach the switchyard daemon at ${base}: ${code}` +
+          (method === 'POST'
+            ? ' (is it running? writes go to the admin listener: check --admin-addr or SWITCHYARD_ADMIN_ADDR)'
+            : ' (is it running? check --addr or SWITCHYARD_ADDR)'),
       );
     }
-    const text = await res.body.text().catch(() => '');
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {
       parsed = undefined;
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    if (status >= 200 && status < 300) {
       if (parsed === undefined)
         throw new AdminClientError(
           'DAEMON_UNREACHABLE',
-          `${this.base}${path} did not answer with JSON: is this a switchyard daemon?`,
-          res.statusCode,
+          `${base}${path} did not answer with JSON: is this a switchyard daemon?`,
+          status,
         );
       return parsed as T;
     }
     const err = errorBody(parsed);
-    const message = err?.message ?? `HTTP ${res.statusCode} from ${this.base}${path}`;
+    const message = err?.message ?? `HTTP ${status} from ${base}${path}`;
     const details = err?.details ?? [];
-    if (res.statusCode === 401)
+    if (status === 401)
       throw new AdminClientError(
         'ADMIN_UNAUTHORIZED',
         `${message}: pass the daemon's admin token with --token-file, SWITCHYARD_TOKEN or --token`,
         401,
       );
-    if (res.statusCode === 403) throw new AdminClientError('ADMIN_UNAUTHORIZED', message, 403);
-    if (res.statusCode === 404 && !err)
+    if (status === 403) throw new AdminClientError('ADMIN_UNAUTHORIZED', message, 403);
+    if (status === 404 && !err)
       throw new AdminClientError(
         'DAEMON_UNREACHABLE',
-        `${this.base} has no ${path}: is this a switchyard daemon?`,
+        `${base} has no ${path}: is this a switchyard daemon${method === 'POST' ? ' admin listener' : ''}?`,
         404,
       );
-    if (res.statusCode >= 400 && res.statusCode < 500)
-      throw new AdminClientError('ADMIN_REQUEST_INVALID', message, res.statusCode, details);
+    if (status >= 400 && status < 500)
+      throw new AdminClientError('ADMIN_REQUEST_INVALID', message, status, details);
     throw new AdminClientError(
       isKnownCode(err?.code) ? err.code : 'ADMIN_REQUEST_INVALID',
       `the daemon failed: ${message}`,
-      res.statusCode,
+      status,
       details,
     );
   }
+}
+
+/** One HTTP exchange; rejects on a network error or `timeoutMs` without a byte from the daemon. */
+async function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method,
+        headers: { ...headers, ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    // An idle-socket bound: a switchover answers only when done, so the caller sizes it.
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new DOMException(`no answer within ${timeoutMs}ms`, 'TimeoutError')),
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 function errorBody(v: unknown): { code?: string; message?: string; details?: string[] } | undefined {
@@ -178,15 +223,16 @@ export function exitCodeFor(e: unknown): ExitCode {
 }
 
 /** Prints an error the way every operator command does (stderr, details indented) and sets the exit code. */
-export function reportError(e: unknown): void {
+export function reportError(ctx: CliContext, e: unknown): void {
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`switchyard: ${message}\n`);
-  if (isSwitchyardError(e)) for (const d of e.details) process.stderr.write(`  ${d}\n`);
-  process.exitCode = exitCodeFor(e);
+  ctx.err(`switchyard: ${message}\n`);
+  if (isSwitchyardError(e)) for (const d of e.details) ctx.err(`  ${d}\n`);
+  ctx.fail(exitCodeFor(e));
 }
 
 export interface ConnectionFlags {
   addr?: string;
+  adminAddr?: string;
   token?: string;
   tokenFile?: string;
 }
@@ -198,22 +244,31 @@ export interface ConnectionFlags {
  */
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option('--addr <host:port>', `daemon address (env SWITCHYARD_ADDR, default ${DEFAULT_ADDR})`)
+    .option(
+      '--addr <host:port>',
+      `the daemon's read-only listener, for status (env SWITCHYARD_ADDR, default ${DEFAULT_ADDR})`,
+    )
+    .option(
+      '--admin-addr <host:port>',
+      `the daemon's admin listener, for changes (env SWITCHYARD_ADMIN_ADDR, default ${DEFAULT_ADMIN_ADDR})`,
+    )
     .option('--token <token>', 'admin token (env SWITCHYARD_TOKEN); visible in ps, prefer --token-file')
     .option('--token-file <path>', 'file holding the admin token (env SWITCHYARD_TOKEN_FILE)');
 }
 
 /** Builds a client from a command's flags, its parents' flags and the environment. */
-export function clientFromCommand(cmd: Command, env: NodeJS.ProcessEnv = process.env): AdminClient {
+export function clientFromCommand(cmd: Command, env: NodeJS.ProcessEnv): AdminClient {
   const merged: ConnectionFlags = {};
   for (let c: Command | null = cmd; c; c = c.parent) {
     const o = c.opts<ConnectionFlags>();
     merged.addr ??= o.addr;
+    merged.adminAddr ??= o.adminAddr;
     merged.token ??= o.token;
     merged.tokenFile ??= o.tokenFile;
   }
   return new AdminClient({
     addr: merged.addr ?? env.SWITCHYARD_ADDR ?? DEFAULT_ADDR,
+    adminAddr: merged.adminAddr ?? env.SWITCHYARD_ADMIN_ADDR ?? DEFAULT_ADMIN_ADDR,
     token: resolveToken(merged, env),
   });
 }

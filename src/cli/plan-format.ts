@@ -41,16 +41,20 @@ export function planText(plan: Plan): string {
   out.push('');
   out.push(
     table(
-      ['record', 'class', 'home', ...regions, 'waits for', ''],
+      ['record', 'class', 'home', ...regions, 'waits for', 'change'],
       plan.records.map((r) => [
         r.name,
         r.class,
-        r.home ?? '-',
-        ...regions.map((id) => (r.weights[id] === undefined ? '' : String(r.weights[id]))),
-        r.dependsOn.join(',') || '-',
+        r.home ?? '',
+        // As in `status`: "-" = the record has no target in that region.
+        ...regions.map((id) => (r.weights[id] === undefined ? '-' : String(r.weights[id]))),
+        r.dependsOn.join(','),
         r.changed ? 'changed' : '',
       ]),
     ),
+  );
+  out.push(
+    "- = no target in that region; blank = none; change = differs from the scenario's state (state.weights, or what its main and state.out imply)",
   );
   out.push('');
   out.push('actions:');

@@ -1,37 +1,52 @@
 import type { Command } from 'commander';
 import type { Level } from 'pino';
-import { loadConfig } from '../config/load.js';
-import { Daemon } from '../daemon/daemon.js';
-import { createLogger } from '../log.js';
-import { isSwitchyardError } from '../util/errors.js';
 import { EXIT } from './exit-codes.js';
+import type { CliContext } from './io.js';
+
+interface RunFlags {
+  config: string;
+  dryRun?: boolean;
+  listen?: string;
+  adminListen?: string;
+  logLevel: string;
+}
 
 /** `switchyard run --config <file> [--dry-run]`: the always-on daemon. */
-export function register(program: Command): void {
+export function register(program: Command, ctx: CliContext): void {
   program
     .command('run')
     .description('run the daemon: probe, decide, move DNS weights, promote when the main is lost')
     .requiredOption('-c, --config <file>', 'configuration file')
     .option('--dry-run', 'decide and log every change, but write nothing to DNS')
-    .option('--listen <host:port>', 'override director.listen')
+    .option('--listen <host:port>', 'override director.listen (the read-only listener)')
+    .option('--admin-listen <host:port>', 'override admin.listen (the admin API listener)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or fatal', 'info')
-    .action(async (opts: { config: string; dryRun?: boolean; listen?: string; logLevel: string }) => {
+    .action(async (opts: RunFlags) => {
+      const [{ loadConfig }, { Daemon }, { createLogger }, { isSwitchyardError }, { adminSettings }] =
+        await Promise.all([
+          import('../config/load.js'),
+          import('../daemon/daemon.js'),
+          import('../log.js'),
+          import('../util/errors.js'),
+          import('../server/admin-config.js'),
+        ]);
       const logger = createLogger({ level: opts.logLevel as Level });
       // Every I/O path handles its own failures; this is the net under a bug, not a strategy:
       // log it and keep watching the regions rather than die in the middle of an incident.
       process.on('unhandledRejection', (err) =>
         logger.error({ event: 'error', code: 'internal', err }, 'unhandled rejection; still running'),
       );
-      let daemon: Daemon;
+      let daemon: InstanceType<typeof Daemon>;
       try {
         const { config, warnings } = loadConfig(opts.config);
-        for (const w of warnings)
+        for (const w of [...warnings, ...adminSettings(config).warnings])
           logger.warn({ event: 'config-warning', path: w.path }, `${w.path}: ${w.message}`);
         daemon = new Daemon({
           config,
           logger,
           ...(opts.dryRun ? { dryRun: true } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),
+          ...(opts.adminListen ? { adminListen: opts.adminListen } : {}),
         });
         await daemon.start();
       } catch (e) {
@@ -40,15 +55,16 @@ export function register(program: Command): void {
         const details = isSwitchyardError(e) ? e.details : [];
         const message = e instanceof Error ? e.message : String(e);
         logger.fatal({ event: 'fatal', code, details, err: e }, message);
-        process.stderr.write(`switchyard: ${message}\n${details.map((d) => `  ${d}\n`).join('')}`);
-        process.exitCode = isSwitchyardError(e) ? EXIT.INVALID : EXIT.DAEMON_ERROR;
+        ctx.err(`switchyard: ${message}\n${details.map((d) => `  ${d}\n`).join('')}`);
+        ctx.fail(isSwitchyardError(e) ? EXIT.INVALID : EXIT.DAEMON_ERROR);
         return;
       }
       await new Promise<void>((resolve) => {
+        // A condition the daemon cannot run under (a DNS zone it may not own): stop, exit non-zero.
         void daemon.fatal.then((e) => {
           logger.fatal({ event: 'fatal', code: e.code, details: e.details }, e.message);
-          process.stderr.write(`switchyard: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
-          process.exitCode = EXIT.INVALID;
+          ctx.err(`switchyard: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
+          ctx.fail(EXIT.INVALID);
           void daemon.stop('fatal').finally(resolve);
         });
         let stopping = false;

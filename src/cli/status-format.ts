@@ -20,6 +20,14 @@ export function statusText(doc: StatusDocument, paint: Painter = (t) => t): stri
       `; forced routes: ${routes.join(', ') || 'none'}` +
       (o.failover ? `; failover requested to ${o.failover.to}${o.failover.force ? ' (forced)' : ''}` : ''),
   );
+  // Who set each override, when and why (older state files have no notes).
+  for (const a of doc.activeOverrides ?? []) {
+    if (a.kind === 'route' || a.kind === 'maintenance') continue;
+    const what = a.kind === 'freeze' ? 'frozen' : `${a.target} drained`;
+    out.push(
+      `  ${what}${a.by ? ` by ${a.by}` : ''}${a.at ? ` ${age(a.at)} ago` : ''}${a.reason ? `: ${a.reason}` : a.by ? ' (no reason given)' : ''}`,
+    );
+  }
   if (doc.promotion) {
     const p = doc.promotion;
     out.push(
@@ -44,21 +52,38 @@ export function statusText(doc: StatusDocument, paint: Painter = (t) => t): stri
     return `${paint(c.status, colour)} ${age(c.since)}${extra.length ? ` (${extra.join(', ')})` : ''}`;
   };
   const yes = (b: boolean) => (b ? 'yes' : paint('no', 'dim'));
+  const current = (r: (typeof doc.regions)[number]) => {
+    const c = r.currentRole ?? (r.isMain ? 'main' : r.role === 'edge' ? 'edge' : 'replica');
+    const text = c === 'fenced-old-main' ? 'old main (fenced)' : c;
+    return c === 'split-brain' ? paint(text, 'red') : c === 'fenced-old-main' ? paint(text, 'yellow') : text;
+  };
+  const noteOf = (r: (typeof doc.regions)[number]) => {
+    const notes = [r.drained ? 'drained' : '', r.inMaintenance ? 'maintenance' : ''];
+    // Traffic still sent to a region with a component down: the weights are held (frozen, last good).
+    const down = r.components.some((c) => c.kind !== 'database' && c.status === 'down');
+    if (down && (r.serving.api || r.serving.auth)) notes.push(paint('served while down', 'red'));
+    if (r.currentRole === 'fenced-old-main') notes.push('awaiting rebuild');
+    return notes.filter(Boolean).join(', ');
+  };
   out.push(
     renderTable(
-      ['region', 'role', ...names, 'api', 'auth', 'mgmt', 'notes'],
+      ['region', 'configured', 'current', ...names, 'api', 'auth', 'mgmt', 'notes'],
       doc.regions.map((r) => [
         r.isMain ? `${r.id} *` : r.id,
-        r.role,
+        r.configuredRole ?? r.role,
+        current(r),
         ...names.map((n) => cell(r.components.find((c) => c.name === n))),
         yes(r.serving.api),
         yes(r.serving.auth),
         yes(r.serving.management),
-        [r.drained ? 'drained' : '', r.inMaintenance ? 'maintenance' : ''].filter(Boolean).join(', '),
+        noteOf(r),
       ]),
     ),
   );
-  out.push('* = current main; times are how long each state has lasted');
+  out.push(
+    '* = current main; times are how long each state has lasted; api/auth/mgmt: DNS sends it that traffic (weights applied)',
+  );
+  for (const r of doc.regions) if (r.currentRoleDetail) out.push(`  ${r.id}: ${r.currentRoleDetail}`);
   out.push('');
 
   // Records × regions: the weights last written.
@@ -75,8 +100,9 @@ export function statusText(doc: StatusDocument, paint: Painter = (t) => t): stri
   );
 
   const dns = doc.dns;
+  const since = (iso: string | null | undefined, never: string) => (iso ? `${age(iso)} ago` : never);
   out.push(
-    `dns: ${dns.provider}${dns.dryRun ? ' (dry run)' : ''}, last apply ${dns.lastApplyAt ? `${age(dns.lastApplyAt)} ago` : 'never'}` +
+    `dns: ${dns.provider}${dns.dryRun ? ' (dry run)' : ''}, last change ${since(dns.lastChangeAt, 'none since start')}, last read ${since(dns.lastReadAt, 'never')}` +
       (dns.failing
         ? paint(`, FAILING${dns.lastError ? `: ${dns.lastError}` : ''}`, 'red')
         : dns.lastApplyOk === false
@@ -88,6 +114,13 @@ export function statusText(doc: StatusDocument, paint: Painter = (t) => t): stri
   out.push(doc.alerts.length === 0 ? 'alerts: none' : 'alerts:');
   for (const a of doc.alerts) out.push(`  ${paint(`[${a.kind}]`, 'red')} ${a.subject}: ${a.message}`);
   out.push('');
+
+  const audit = (doc.journal ?? []).filter((e) => e.action === 'override').slice(0, 5);
+  if (audit.length > 0) {
+    out.push('last operator requests:');
+    for (const e of audit) out.push(`  ${e.at} ${e.detail}`);
+    out.push('');
+  }
 
   out.push(doc.decisions.length === 0 ? 'last decisions: none yet' : 'last decisions:');
   for (const d of doc.decisions) {

@@ -277,8 +277,10 @@ export const configSchema = z.strictObject({
   director: z
     .strictObject({
       id: z.string().min(1).default('switchyard'),
-      listen: hostPort.default('127.0.0.1:9464'),
-      adminToken: secretRef.optional(),
+      listen: hostPort
+        .default('127.0.0.1:9464')
+        .describe('the read-only listener: /metrics, /healthz, /readyz, /v1/status (no token)'),
+      adminToken: secretRef.optional().describe('deprecated: use admin.token (kept as an alias)'),
       observers: z
         .number()
         .int()
@@ -298,6 +300,41 @@ export const configSchema = z.strictObject({
         .describe(
           'observers that must agree before a component is up or down; 1–100, at most director.observers; default a majority of live observers',
         ),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      listen: hostPort
+        .default('127.0.0.1:9465')
+        .describe('the admin API listener (token-protected); loopback unless allowNonLoopback'),
+      allowNonLoopback: z
+        .boolean()
+        .default(false)
+        .describe('let admin.listen bind a non-loopback address (put TLS and a NetworkPolicy in front)'),
+      token: secretRef.optional().describe('one admin token; its identity is "admin"'),
+      tokens: z
+        .array(
+          z.strictObject({
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'token names are 1–64 letters, digits, "_", ".", "@" or "-"'),
+            token: secretRef,
+          }),
+        )
+        .default([])
+        .superRefine((list, ctx) => {
+          const seen = new Set<string>();
+          list.forEach((t, i) => {
+            if (seen.has(t.name))
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, 'name'],
+                message: `duplicate token name "${t.name}"`,
+              });
+            seen.add(t.name);
+          });
+        })
+        .describe('named admin tokens: the matching name is the operator identity in the journal'),
     })
     .prefault({}),
   state: z

@@ -1,6 +1,7 @@
 import { decide } from '../decide/decide.js';
 import type { DecideInput, Plan } from '../decide/types.js';
 import type {
+  Actor,
   AdminHandlers,
   FailoverPreview,
   FailoverResult,
@@ -9,20 +10,58 @@ import type {
   SwitchoverResult,
 } from '../server/admin.js';
 import { adminConflict, adminInvalid, adminNotFound } from '../server/admin.js';
+import { appendJournal } from '../state/journal.js';
+import type { JournalEntry, OverrideNote, PersistedState } from '../state/types.js';
 import { regionById } from '../topology/build.js';
 import type { RegionId, Topology } from '../topology/types.js';
+import { type Random, randomId, systemRandom } from '../util/random.js';
 import type { StateKeeper } from './state-keeper.js';
 
 export interface AdminContext {
   topology: Topology;
   keeper: StateKeeper;
+  /** Wall time (ms since the epoch) to label notes and journal entries. */
+  wall(): number;
+  random?: Random;
   /** The engine input as the next decision would see it. */
   input(): DecideInput;
   /** Runs one decision-and-act cycle now and resolves when it is done. */
   evaluate(): Promise<Plan | undefined>;
   log(event: Record<string, unknown>, message: string): void;
   /** The planned switchover (src/daemon/switchover.ts). */
-  switchover(request: SwitchoverRequest): Promise<SwitchoverResult>;
+  switchover(request: SwitchoverRequest, actor: Actor): Promise<SwitchoverResult>;
+}
+
+type OverrideKind = 'drain' | 'undrain' | 'freeze' | 'unfreeze' | 'failover' | 'switchover';
+
+/** "by alice: reason" — how an operator request reads in a journal entry or a log line. */
+export function attribution(actor: Actor): string {
+  return `by ${actor.by}${actor.reason ? `: ${actor.reason}` : ' (no reason given)'}`;
+}
+
+/**
+ * The journal entry of an operator request: the journal is the audit trail, so every override
+ * change (and every failover or switchover request) is one entry, with who and why.
+ */
+export function auditEntry(
+  ctx: Pick<AdminContext, 'wall' | 'random'>,
+  state: Readonly<PersistedState>,
+  kind: OverrideKind,
+  target: string,
+  actor: Actor,
+  detail: string,
+): JournalEntry {
+  return {
+    id: randomId(ctx.random ?? systemRandom),
+    epoch: state.engine.epoch,
+    action: 'override',
+    target,
+    phase: 'done',
+    at: ctx.wall(),
+    detail: `${kind} ${target}: ${detail} (${attribution(actor)})`,
+    by: actor.by,
+    ...(actor.reason ? { reason: actor.reason } : {}),
+  };
 }
 
 /** The admin API's operations: overrides change the persisted state, then a decision runs at once. */
@@ -30,73 +69,128 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
   const known = (region: RegionId) => {
     if (!regionById(ctx.topology, region)) throw adminNotFound(`unknown region "${region}"`);
   };
+  const noteOf = (actor: Actor): OverrideNote => ({
+    by: actor.by,
+    at: ctx.wall(),
+    ...(actor.reason ? { reason: actor.reason } : {}),
+  });
+  /** Applies an override change, and when it changes something, its note and journal entry in the same save. */
   const override = async (
-    change: (o: { drained: RegionId[]; frozen: boolean }) => boolean,
+    kind: OverrideKind,
+    target: string,
+    actor: Actor,
+    change: (d: PersistedState) => boolean,
     message: string,
     unchanged: string,
   ): Promise<OverrideResult> => {
     let changed = false;
     const next = await ctx.keeper.update((d) => {
-      changed = change(d.overrides);
+      changed = change(d);
+      if (changed) Object.assign(d, appendJournal(d, auditEntry(ctx, d, kind, target, actor, message)));
     });
-    ctx.log({ event: 'override', changed, overrides: next.overrides }, changed ? message : unchanged);
+    ctx.log(
+      {
+        event: 'override',
+        kind,
+        target,
+        changed,
+        by: actor.by,
+        ...(actor.reason ? { reason: actor.reason } : {}),
+        overrides: next.overrides,
+      },
+      `${changed ? message : unchanged} (${attribution(actor)})`,
+    );
     if (changed) await ctx.evaluate();
-    return { changed, message: changed ? message : unchanged, overrides: ctx.keeper.current.overrides };
+    return {
+      changed,
+      message: changed ? message : unchanged,
+      overrides: ctx.keeper.current.overrides,
+      by: actor.by,
+      ...(actor.reason ? { reason: actor.reason } : {}),
+    };
   };
 
   return {
-    drain: async (region) => {
+    drain: async (region, actor) => {
       known(region);
       return override(
-        (o) => {
-          if (o.drained.includes(region)) return false;
-          o.drained.push(region);
+        'drain',
+        region,
+        actor,
+        (d) => {
+          if (d.overrides.drained.includes(region)) return false;
+          d.overrides.drained.push(region);
+          d.notes = { ...d.notes, drained: { ...d.notes?.drained, [region]: noteOf(actor) } };
           return true;
         },
         `drained ${region}: its api and auth traffic leave it`,
         `${region} was already drained`,
       );
     },
-    undrain: async (region) => {
+    undrain: async (region, actor) => {
       known(region);
       return override(
-        (o) => {
-          const before = o.drained.length;
-          o.drained = o.drained.filter((r) => r !== region);
-          return o.drained.length !== before;
+        'undrain',
+        region,
+        actor,
+        (d) => {
+          const before = d.overrides.drained.length;
+          d.overrides.drained = d.overrides.drained.filter((r) => r !== region);
+          if (d.notes?.drained) {
+            const { [region]: _gone, ...rest } = d.notes.drained;
+            d.notes = { ...d.notes, drained: rest };
+          }
+          return d.overrides.drained.length !== before;
         },
         `undrained ${region}: it serves again where its health allows`,
         `${region} was not drained`,
       );
     },
-    freeze: async () =>
+    freeze: async (actor) =>
       override(
-        (o) => {
-          if (o.frozen) return false;
-          o.frozen = true;
+        'freeze',
+        'director',
+        actor,
+        (d) => {
+          if (d.overrides.frozen) return false;
+          d.overrides.frozen = true;
+          d.notes = { ...d.notes, frozen: noteOf(actor) };
           return true;
         },
         'frozen: no DNS change and no database action until unfreeze',
         'already frozen',
       ),
-    unfreeze: async () =>
+    unfreeze: async (actor) =>
       override(
-        (o) => {
-          if (!o.frozen) return false;
-          o.frozen = false;
+        'unfreeze',
+        'director',
+        actor,
+        (d) => {
+          if (!d.overrides.frozen) return false;
+          d.overrides.frozen = false;
+          if (d.notes) delete d.notes.frozen;
           return true;
         },
         'unfrozen: decisions apply again',
         'was not frozen',
       ),
-    failover: async ({ to, force, dryRun }): Promise<FailoverResult> => {
+    failover: async ({ to, force, dryRun }, actor): Promise<FailoverResult> => {
       known(to);
       const region = regionById(ctx.topology, to);
       const state = ctx.keeper.current;
       if (region?.role === 'edge' || region?.databases.length === 0)
         throw adminInvalid(`"${to}" has no databases to promote; fail over to the main or a failover region`);
-      if (state.engine.main === to)
-        throw adminConflict(`${to} is already the main (epoch ${state.engine.epoch})`);
+      // Already in the requested state: not an error (like drain on a drained region).
+      if (state.engine.main === to && !state.engine.promotion) {
+        const input = ctx.input();
+        return {
+          applied: false,
+          dryRun,
+          already: true,
+          message: `${to} is already the main (epoch ${state.engine.epoch}); nothing to do`,
+          plan: previewOf(decide(input), input, to, force),
+        };
+      }
       if (state.engine.promotion)
         throw adminConflict(
           `a promotion of ${state.engine.promotion.to} (epoch ${state.engine.promotion.epoch}) is in progress`,
@@ -108,42 +202,72 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
       if (dryRun)
         return { applied: false, dryRun: true, message: `failover to ${to}: dry run`, plan: preview };
       if (preview.blocked) throw adminConflict(preview.blocked);
+      const requested = `operator failover from ${state.engine.main} to ${to}${force ? ' (forced past the RPO guard)' : ''} requested`;
       await ctx.keeper.update((d) => {
         d.overrides.failover = { to, force };
+        Object.assign(d, appendJournal(d, auditEntry(ctx, d, 'failover', to, actor, requested)));
       });
-      ctx.log({ event: 'override', failover: { to, force } }, `operator failover to ${to} requested`);
+      ctx.log(
+        {
+          event: 'override',
+          kind: 'failover',
+          target: to,
+          failover: { to, force },
+          by: actor.by,
+          ...(actor.reason ? { reason: actor.reason } : {}),
+        },
+        `${requested} (${attribution(actor)})`,
+      );
       await ctx.evaluate();
       // The attempt is over: the request does not linger to fire later, when nobody expects it.
       await ctx.keeper.update((d) => {
         delete d.overrides.failover;
       });
       const after = ctx.keeper.current.engine;
+      const who = { by: actor.by, ...(actor.reason ? { reason: actor.reason } : {}) };
       if (after.main === to)
         return {
           applied: true,
           dryRun: false,
-          message: `${to} is the main (epoch ${after.epoch})`,
+          complete: true,
+          message: `failover from ${preview.from} to ${to} applied: ${to} is the main (epoch ${after.epoch})`,
           plan: preview,
+          ...who,
         };
       if (after.promotion?.to === to)
         return {
           applied: true,
           dryRun: false,
-          message: `promotion of ${to} (epoch ${after.promotion.epoch}) started but not complete; the director keeps retrying`,
+          complete: false,
+          message: `promotion of ${to} (epoch ${after.promotion.epoch}) started but NOT complete: ${preview.from} stays fenced, management has not moved; the director keeps retrying (switchyard status, the daemon log)`,
           plan: preview,
+          ...who,
         };
       throw adminConflict(
         `failover to ${to} did not start: ${preview.reasons.at(-1) ?? 'see the daemon log'}`,
       );
     },
-    switchover: async (request) => {
+    switchover: async (request, actor) => {
       known(request.to);
-      if (!request.dryRun)
+      const state = ctx.keeper.current;
+      if (!request.dryRun && !(state.engine.main === request.to && !state.engine.promotion)) {
+        const requested = `planned switchover from ${state.engine.main} to ${request.to} requested`;
+        await ctx.keeper.update((d) => {
+          Object.assign(d, appendJournal(d, auditEntry(ctx, d, 'switchover', request.to, actor, requested)));
+        });
         ctx.log(
-          { event: 'override', switchover: { to: request.to } },
-          `planned switchover to ${request.to} requested`,
+          {
+            event: 'override',
+            kind: 'switchover',
+            target: request.to,
+            switchover: { to: request.to },
+            by: actor.by,
+            ...(actor.reason ? { reason: actor.reason } : {}),
+          },
+          `${requested} (${attribution(actor)})`,
         );
-      return ctx.switchover(request);
+      }
+      return ctx.switchover(request, actor);
     },
   };
 }
@@ -178,6 +302,7 @@ function previewOf(plan: Plan, input: DecideInput, to: RegionId, force: boolean)
     to,
     force,
     epoch: plan.epoch,
+    epochNow: input.state.epoch,
     records,
     promotion:
       promote?.type === 'promote'

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import type { DatabaseConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { createDatabaseMetrics, type DatabaseMetrics } from '../database/metrics.js';
 import type { Promoter } from '../database/types.js';
@@ -11,9 +12,10 @@ import { HealthTracker } from '../health/tracker.js';
 import { moduleLogger } from '../log.js';
 import { type CoreMetrics, createCoreMetrics } from '../metrics.js';
 import { ProbeScheduler } from '../probe/scheduler.js';
-import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
+import type { DatabaseProbeResult, Probe, ProbeResult } from '../probe/types.js';
 import { type CronJob, cronJob } from '../schedule/job.js';
 import { type MaintenanceSchedule, scheduleMaintenance } from '../schedule/maintenance.js';
+import { adminSettings } from '../server/admin-config.js';
 import { createServer, type SwitchyardServer } from '../server/index.js';
 import type { StatusDocument } from '../server/status.js';
 import { freshState } from '../state/create.js';
@@ -30,14 +32,27 @@ import { DecisionLog } from './decision-log.js';
 import { DirectorLoop } from './loop.js';
 import { PlanExecutor } from './plan-execution.js';
 import type { DaemonPorts, DaemonSettings } from './ports.js';
+import { realProbeFactory } from './probes.js';
 import { StateKeeper } from './state-keeper.js';
 import { buildStatusDocument } from './status-document.js';
 import { runSwitchover } from './switchover.js';
 
 export type { ProbeFactory, PromoterFactory } from './ports.js';
 
-/** Settings, a logger, and any ports to use instead of the ones the configuration names. */
-export type DaemonOptions = DaemonSettings & { logger: Logger } & Partial<Omit<DaemonPorts, 'logger'>>;
+/**
+ * Settings, a logger, and any ports to use instead of the ones the configuration names.
+ * `databaseProbe` is a shorthand: SQL probes replaced, HTTP and TCP probes real (the demo).
+ */
+export type DaemonOptions = DaemonSettings & { logger: Logger } & Partial<Omit<DaemonPorts, 'logger'>> & {
+    databaseProbe?: (target: HealthTarget, db: DatabaseConfig, clock: Clock) => Probe<DatabaseProbeResult>;
+  };
+
+/** Where the daemon listens: the read-only surface, and the admin API when it is enabled. */
+export interface DaemonAddress {
+  address: string;
+  port: number;
+  admin?: { address: string; port: number };
+}
 
 type Lifecycle = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -78,13 +93,20 @@ export class Daemon {
   readonly fatal: Promise<SwitchyardError> = new Promise((resolve) => {
     this.failWith = resolve;
   });
-  address: { address: string; port: number } | undefined;
+  address: DaemonAddress | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     const { config } = opts;
     this.topology = buildTopology(config);
     const dnsMetrics = createDnsMetrics(this.registry);
-    this.ports = composePorts(config, { logger: opts.logger, registry: this.registry, dnsMetrics }, opts);
+    const dbProbe = opts.databaseProbe;
+    const given: Partial<DaemonPorts> = dbProbe
+      ? {
+          ...opts,
+          probe: (t, clock) => (t.database ? dbProbe(t, t.database, clock) : realProbeFactory(t, clock)),
+        }
+      : opts;
+    this.ports = composePorts(config, { logger: opts.logger, registry: this.registry, dnsMetrics }, given);
     this.clock = this.ports.clock;
     this.log = this.ports.logger;
     const list = buildHealthTargets(config);
@@ -171,7 +193,7 @@ export class Daemon {
    * port refuses to start), and only then do probing, DNS and the loop begin. Any failure stops
    * whatever had started and rejects.
    */
-  async start(): Promise<{ address: string; port: number }> {
+  async start(): Promise<DaemonAddress> {
     if (this.state !== 'created')
       throw new SwitchyardError('DAEMON_LIFECYCLE', `cannot start a daemon that is ${this.state}`);
     this.state = 'starting';
@@ -183,7 +205,7 @@ export class Daemon {
       await this.stop('start failed');
       throw e;
     }
-    return this.address as { address: string; port: number };
+    return this.address as DaemonAddress;
   }
 
   private async startParts(): Promise<void> {
@@ -277,6 +299,7 @@ export class Daemon {
       {
         event: 'started',
         listen: `${this.address.address}:${this.address.port}`,
+        adminListen: this.address.admin ? `${this.address.admin.address}:${this.address.admin.port}` : null,
         main: keeper.current.engine.main,
         epoch: keeper.current.engine.epoch,
         targets: this.targets.size,
@@ -286,25 +309,29 @@ export class Daemon {
     );
   }
 
+  /** Two listeners: the read-only surface, and the token-protected admin API (loopback by default). */
   private createServer(): SwitchyardServer {
     const { config } = this.opts;
-    const token = config.director.adminToken;
+    const admin = adminSettings(config);
     const loop = this.loop as DirectorLoop;
     const keeper = this.keeper as StateKeeper;
     return createServer({
       clock: this.clock,
       listen: this.opts.listen ?? config.director.listen,
+      adminListen: this.opts.adminListen ?? admin.listen,
+      adminAllowNonLoopback: admin.allowNonLoopback,
       registry: this.registry,
-      adminToken: token ? () => resolveSecret(token) : undefined,
+      adminTokens: () => admin.tokens.map((t) => ({ name: t.name, token: resolveSecret(t.ref) ?? '' })),
       getStatus: () => this.status(),
       getReadiness: () => this.readiness(),
       admin: adminHandlers({
         topology: this.topology,
         keeper,
+        wall: () => this.clock.wall(),
         input: () => this.input(),
         evaluate: () => loop.runNow(),
         log: (e, m) => this.log.info(e, m),
-        switchover: (req) =>
+        switchover: (req, actor) =>
           runSwitchover(
             {
               topology: this.topology,
@@ -321,6 +348,7 @@ export class Daemon {
               evaluate: () => loop.runNow(),
             },
             req,
+            actor,
           ),
       }),
       logger: moduleLogger(this.log, 'server'),

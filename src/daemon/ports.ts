@@ -110,4 +110,6 @@ export interface DaemonSettings {
   shutdownGraceMs?: number;
   /** Overrides director.listen (tests use port 0). */
   listen?: string;
+  /** Overrides admin.listen (tests use port 0). */
+  adminListen?: string;
 }

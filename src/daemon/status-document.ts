@@ -1,11 +1,17 @@
 import type { Config } from '../config/schema.js';
-import type { Plan } from '../decide/types.js';
+import type { DatabaseHealth, Plan } from '../decide/types.js';
 import type { DnsStatus as ReconcilerStatus } from '../dns/reconciler.js';
 import type { HealthTracker } from '../health/tracker.js';
-import type { DecisionSummary, RegionStatus, StatusDocument } from '../server/status.js';
+import type {
+  ActiveOverride,
+  CurrentRole,
+  DecisionSummary,
+  RegionStatus,
+  StatusDocument,
+} from '../server/status.js';
 import { isoTime } from '../server/status.js';
 import type { PersistedState } from '../state/types.js';
-import type { Topology } from '../topology/types.js';
+import type { Region, RegionId, Topology, TrafficClass } from '../topology/types.js';
 import { type Clock, isoAt } from '../util/clock.js';
 
 export interface StatusInputs {
@@ -25,10 +31,59 @@ export interface StatusInputs {
   dns: ReconcilerStatus;
 }
 
+const CLASSES: readonly TrafficClass[] = ['api', 'auth', 'management'];
+
+/**
+ * Per region and class: does any record of the class give it a weight above 0 in `weights` (the
+ * weights actually applied)? What operators see must be what DNS serves, frozen or not.
+ */
+export function servingFromWeights(
+  topology: Topology,
+  weights: Record<string, Record<RegionId, number>>,
+): Record<RegionId, Record<TrafficClass, boolean>> {
+  const out: Record<RegionId, Record<TrafficClass, boolean>> = {};
+  for (const r of topology.regions) out[r.id] = { api: false, auth: false, management: false };
+  for (const rec of topology.records)
+    for (const [id, w] of Object.entries(weights[rec.key] ?? {}))
+      if (w > 0 && out[id]) (out[id] as Record<TrafficClass, boolean>)[rec.class] = true;
+  return out;
+}
+
+/** What a region is now, from its databases' own reports and the current main. */
+export function currentRoleOf(
+  region: Region,
+  main: RegionId,
+  databases: Record<string, DatabaseHealth>,
+): { role: CurrentRole; detail?: string } {
+  if (region.id === main) return { role: 'main' };
+  if (region.databases.length === 0) return { role: 'edge' };
+  const dbs = Object.entries(databases);
+  const writable = dbs.filter(([, d]) => d.status === 'up' && d.role === 'primary' && d.writable === true);
+  if (writable.length > 0)
+    return {
+      role: 'split-brain',
+      detail: `${writable.map(([k]) => k).join(', ')} writable outside the main (${main}): being fenced`,
+    };
+  const replicas = dbs.filter(([, d]) => d.role === 'replica');
+  if (dbs.length > 0 && replicas.length === dbs.length) return { role: 'replica' };
+  const readOnlyPrimary = dbs.some(([, d]) => d.role === 'primary' && d.writable === false);
+  if (readOnlyPrimary || region.role === 'main')
+    return {
+      role: 'fenced-old-main',
+      detail: readOnlyPrimary
+        ? `databases read-only (fenced); rebuild it as a replica of ${main}, then fail back with a switchover`
+        : `databases unreachable or not reporting; fenced if they return writable; rebuild as a replica of ${main}`,
+    };
+  return { role: 'replica', detail: 'databases not reporting a role yet' };
+}
+
 /** Assembles GET /v1/status from the daemon's parts; pure. */
 export function buildStatusDocument(i: StatusInputs): StatusDocument {
   const view = i.tracker.view();
   const { engine, overrides } = i.state;
+  // The weights actually applied: live DNS as last read or written, else what was persisted.
+  const applied = { ...engine.weights, ...(i.dns.live ?? {}) };
+  const servingNow = servingFromWeights(i.topology, applied);
   const regions: RegionStatus[] = i.topology.regions.map((r) => {
     const h = view[r.id] ?? {};
     const components: RegionStatus['components'] = [];
@@ -60,14 +115,15 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
         lagSeconds: d.lagSeconds ?? null,
         lagBytes: d.lagBytes ?? null,
       });
-    const serving = i.lastPlan?.serving[r.id] ?? {
-      api: !(engine.out[r.id]?.includes('api') ?? false) && r.hasGateway,
-      auth: !(engine.out[r.id]?.includes('auth') ?? false) && r.hasKeyManager,
-      management: r.id === engine.main,
-    };
+    const serving = servingNow[r.id] ?? { api: false, auth: false, management: false };
+    for (const c of CLASSES) serving[c] = serving[c] === true;
+    const current = currentRoleOf(r, engine.main, h.databases ?? {});
     return {
       id: r.id,
       role: r.role,
+      configuredRole: r.role,
+      currentRole: current.role,
+      ...(current.detail ? { currentRoleDetail: current.detail } : {}),
       isMain: r.id === engine.main,
       components,
       serving,
@@ -88,6 +144,7 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
     main: engine.main,
     epoch: engine.epoch,
     overrides: { ...overrides, maintenance: i.maintenance },
+    activeOverrides: activeOverrides(i),
     regions,
     targets: i.tracker.targets().map((t) => ({
       id: t.id,
@@ -120,6 +177,8 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
       provider: i.dns.provider,
       dryRun: i.dns.dryRun,
       lastApplyAt: i.dns.lastApplyAt ?? null,
+      lastChangeAt: i.dns.lastChangeAt ?? null,
+      lastReadAt: i.dns.lastReadAt ?? null,
       lastApplyOk: i.dns.lastApplyAt === undefined && !i.dns.lastError ? null : !i.dns.failing,
       failing: i.dns.failing,
       ...(i.dns.lastError ? { lastError: `${i.dns.lastError.code}: ${i.dns.lastError.message}` } : {}),
@@ -133,5 +192,30 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
           force: engine.promotion.force,
         }
       : null,
+    journal: [...i.state.journal]
+      .slice(-20)
+      .reverse()
+      .map((e) => ({
+        at: isoTime(e.at) ?? '',
+        epoch: e.epoch,
+        action: e.action,
+        target: e.target,
+        phase: e.phase,
+        detail: e.detail,
+        ...(e.by ? { by: e.by } : {}),
+        ...(e.reason ? { reason: e.reason } : {}),
+      })),
   };
+}
+
+function activeOverrides(i: StatusInputs): ActiveOverride[] {
+  const { overrides, notes } = i.state;
+  const noted = (n: { by: string; at: number; reason?: string } | undefined) =>
+    n ? { by: n.by, at: isoTime(n.at) ?? '', ...(n.reason ? { reason: n.reason } : {}) } : {};
+  return [
+    ...(overrides.frozen ? [{ kind: 'freeze' as const, target: 'director', ...noted(notes?.frozen) }] : []),
+    ...overrides.drained.map((r) => ({ kind: 'drain' as const, target: r, ...noted(notes?.drained?.[r]) })),
+    ...Object.entries(overrides.routes).map(([name, to]) => ({ kind: 'route' as const, target: name, to })),
+    ...i.maintenance.map((r) => ({ kind: 'maintenance' as const, target: r, reason: 'maintenance window' })),
+  ];
 }

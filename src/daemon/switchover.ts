@@ -4,7 +4,12 @@ import { type RegionSwitchoverResult, switchoverRegion } from '../database/switc
 import type { Promoter } from '../database/types.js';
 import { promotionAborted, promotionDone, promotionIntent } from '../decide/transitions.js';
 import type { CoreMetrics } from '../metrics.js';
-import type { SwitchoverDatabaseReport, SwitchoverRequest, SwitchoverResult } from '../server/admin.js';
+import type {
+  Actor,
+  SwitchoverDatabaseReport,
+  SwitchoverRequest,
+  SwitchoverResult,
+} from '../server/admin.js';
 import { adminConflict, adminInvalid, adminNotFound } from '../server/admin.js';
 import { regionById } from '../topology/build.js';
 import type { RegionId, Topology } from '../topology/types.js';
@@ -44,43 +49,71 @@ type Pairs = Map<string, { from: Promoter; to: Promoter }>;
  * before any promotion un-fences the old main (done by the database layer) and clears the
  * pending promotion: nothing changed hands. The old main is left read-only, to be rebuilt.
  */
-export async function runSwitchover(deps: SwitchoverDeps, req: SwitchoverRequest): Promise<SwitchoverResult> {
+export async function runSwitchover(
+  deps: SwitchoverDeps,
+  req: SwitchoverRequest,
+  actor: Actor = { by: 'admin' },
+): Promise<SwitchoverResult> {
   const { topology, keeper } = deps;
   const target = regionById(topology, req.to);
   if (!target) throw adminNotFound(`unknown region "${req.to}"`);
+  const now = keeper.current.engine;
+  // Already in the requested state: not an error (exit 0), and no epoch is spent on it.
+  if (now.main === req.to && !now.promotion)
+    return {
+      applied: false,
+      dryRun: req.dryRun,
+      outcome: 'already',
+      message: `${req.to} is already the main (epoch ${now.epoch}); nothing to do`,
+      from: req.to,
+      to: req.to,
+      main: now.main,
+      epoch: now.epoch,
+      databases: target.databases,
+    };
   const first = refuse(deps, req.to);
   const databases = [...first.pairs.keys()];
 
   if (req.dryRun) {
-    const results = await Promise.all(
-      [...first.pairs].map(async ([key, p]): Promise<SwitchoverDatabaseReport> => {
-        const s = await p.to.status();
-        const ok = s.reachable && s.role === 'replica';
-        return { key, ok, stage: 'precheck', ...(ok ? {} : { error: `${req.to} ${key}: ${s.detail}` }) };
-      }),
-    );
+    const results = await precheck(first.pairs, req.to);
     const ready = results.every((r) => r.ok);
     return {
       applied: false,
       dryRun: true,
-      message: `switchover ${first.main} → ${req.to}: dry run; would fence ${first.main} (${databases.join(', ')}), wait up to ${deps.catchUpTimeoutMs}ms for ${req.to} to catch up, promote it and move management${ready ? '' : `; NOT READY: ${results.flatMap((r) => r.error ?? []).join('; ')}`}`,
+      outcome: 'plan',
+      message: `switchover plan: ${first.main} → ${req.to}: fence ${first.main} (${databases.join(', ')}), wait up to ${deps.catchUpTimeoutMs}ms for ${req.to} to catch up, promote it, move management; epoch ${now.epoch} → ${now.epoch + 1}${ready ? `; ${req.to} is ready` : `; NOT READY: ${results.flatMap((r) => r.error ?? []).join('; ')}`}`,
       from: first.main,
       to: req.to,
       main: first.main,
-      epoch: keeper.current.engine.epoch,
+      epoch: now.epoch,
       databases,
       results,
     };
   }
 
   const outcome = await deps.exclusive(async () => {
-    const o = await execute(deps, req.to);
+    const o = await execute(deps, req.to, actor);
     // Still paused: the first decision on the new topology must see fresh evidence.
     if (o.result.ok) await deps.waitFresh([o.from, req.to], o.doneAt);
     return o;
   });
   if (outcome.result.ok) await deps.evaluate();
-  return report(deps, req.to, outcome);
+  return {
+    ...report(deps, req.to, outcome),
+    by: actor.by,
+    ...(actor.reason ? { reason: actor.reason } : {}),
+  };
+}
+
+/** Every target database must be a reachable replica: checked before anything is fenced. */
+async function precheck(pairs: Pairs, to: RegionId): Promise<SwitchoverDatabaseReport[]> {
+  return Promise.all(
+    [...pairs].map(async ([key, p]): Promise<SwitchoverDatabaseReport> => {
+      const s = await p.to.status();
+      const ok = s.reachable && s.role === 'replica';
+      return { key, ok, stage: 'precheck', ...(ok ? {} : { error: `${to} ${key}: ${s.detail}` }) };
+    }),
+  );
 }
 
 /** The refusals (409/400), checked on the request and again once decisions are paused. */
@@ -122,10 +155,16 @@ interface Outcome {
   doneAt: number;
 }
 
-async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
+async function execute(deps: SwitchoverDeps, to: RegionId, actor: Actor): Promise<Outcome> {
   const { keeper, logger, metrics, dbMetrics, clock } = deps;
   // Re-checked inside the pause: a decision that ran meanwhile may have changed the state.
   const { main: from, pairs } = refuse(deps, to);
+  // A target that cannot take over is refused before the intent: no epoch is spent on it.
+  const ready = await precheck(pairs, to);
+  if (ready.some((r) => !r.ok))
+    throw adminConflict(
+      `switchover to ${to} refused: ${to} is not ready (${ready.flatMap((r) => r.error ?? []).join('; ')}); nothing was done and no epoch was consumed`,
+    );
   const s = keeper.current;
   const epoch = s.engine.epoch + 1;
 
@@ -135,7 +174,7 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
     to,
     'intent',
     epoch,
-    `planned switchover from ${from}: fence, catch up (bound ${deps.catchUpTimeoutMs}ms), promote`,
+    `planned switchover from ${from}: fence, catch up (bound ${deps.catchUpTimeoutMs}ms), promote (by ${actor.by}${actor.reason ? `: ${actor.reason}` : ''})`,
     undefined,
     (d) => {
       d.engine = promotionIntent(d.engine, { region: to, from, epoch, force: false }, clock.wall());
@@ -219,7 +258,7 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
       to,
       'failed',
       epoch,
-      `switchover aborted at ${r.stage} before any promotion: ${why}; ${from} remains the main${unfenced ? ' and writable again' : ''}`,
+      `switchover aborted at ${r.stage} before any promotion: ${why}; epoch ${epoch} was consumed by this aborted switchover and nothing changed hands: ${from} remains the main${unfenced ? ' and writable again' : ''}`,
       id,
       (d) => {
         d.engine = promotionAborted(d.engine);
@@ -279,15 +318,24 @@ function report(deps: SwitchoverDeps, to: RegionId, o: Outcome): SwitchoverResul
     return {
       ...base,
       applied: true,
-      message: `${to} is the main (epoch ${o.epoch}); ${o.from} is fenced read-only: rebuild it as a replica of ${to} before failing back (docs/runbook.md)`,
+      outcome: 'done',
+      message: `switchover done: ${to} is the main (epoch ${o.epoch}); ${o.from} is fenced read-only: rebuild it as a replica of ${to} before failing back (docs/runbook.md)`,
       next: `rebuild ${o.from} as a replica of ${to} (pg_rewind or a fresh base backup; MariaDB: CHANGE MASTER TO … MASTER_USE_GTID=slave_pos)`,
     };
+  // Not applied: the answer says exactly what was left behind (the CLI exits 6).
   const why = r.failed.map((f) => `${f.key}: ${f.error.message}`).join('; ');
   if (engine.promotion?.to === to)
-    throw adminConflict(
-      `switchover to ${to}: promotion incomplete (${why}); ${o.from} stays fenced, the promotion (epoch ${o.epoch}) is pending and the director retries it; management moves once it completes`,
-    );
-  throw adminConflict(
-    `switchover to ${to} failed at ${r.stage} before any promotion (${why}); ${o.from} is still the main${results.some((x) => x.unfenced) ? ' and writable again' : ''}`,
-  );
+    return {
+      ...base,
+      applied: false,
+      outcome: 'incomplete',
+      message: `switchover to ${to} FAILED during promotion (${why}); ${o.from} stays fenced, the promotion (epoch ${o.epoch}) is pending and the director retries it; management moves once it completes`,
+    };
+  return {
+    ...base,
+    applied: false,
+    outcome: 'aborted',
+    epochConsumed: o.epoch,
+    message: `switchover to ${to} FAILED at ${r.stage}, before any promotion (${why}); epoch ${o.epoch} was consumed by this aborted switchover and nothing changed hands: ${o.from} is still the main${results.some((x) => x.unfenced) ? ' and writable again' : ''}`,
+  };
 }

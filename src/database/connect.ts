@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
+import type mysql from 'mysql2/promise';
+import type pg from 'pg';
 import type { DatabaseConfig, TlsConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { type Clock, systemClock, withDeadline } from '../util/clock.js';
@@ -50,9 +50,25 @@ function tlsOptions(tls: TlsConfig): TlsOptions {
   };
 }
 
+/**
+ * The drivers load on first use: a deployment with only PostgreSQL never loads mysql2 (and the
+ * reverse), and a CLI command that talks to no database loads neither.
+ */
+let pgDriver: Promise<typeof pg> | undefined;
+let mysqlDriver: Promise<typeof mysql> | undefined;
+const loadPg = () => {
+  pgDriver ??= import('pg').then((m) => m.default);
+  return pgDriver;
+};
+const loadMysql = () => {
+  mysqlDriver ??= import('mysql2/promise').then((m) => m.default);
+  return mysqlDriver;
+};
+
 export async function connectPg(db: DatabaseConfig, opts: ConnectOptions = {}): Promise<pg.Client> {
   const stmt = opts.statementTimeoutMs ?? db.statementTimeout;
-  const client = new pg.Client({
+  const { Client } = await loadPg();
+  const client = new Client({
     host: db.host,
     port: db.port ?? DEFAULT_PORT.postgres,
     user: db.user,
@@ -90,7 +106,8 @@ export async function withPg<T>(
 }
 
 export async function connectMy(db: DatabaseConfig, opts: ConnectOptions = {}): Promise<mysql.Connection> {
-  const conn = await mysql.createConnection({
+  const driver = await loadMysql();
+  const conn = await driver.createConnection({
     host: db.host,
     port: db.port ?? DEFAULT_PORT[db.engine],
     user: db.user,

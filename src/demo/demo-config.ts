@@ -7,7 +7,12 @@ import { DEMO_DATABASES, type DemoWorld } from './world.js';
  * The seed's four regions, pointed at the demo world, with timings short enough to watch a
  * failover in under a minute. Validated like any configuration file.
  */
-export function demoConfig(world: DemoWorld, dir: string, listen: string): Config {
+export function demoConfig(
+  world: DemoWorld,
+  dir: string,
+  listen: string,
+  adminListen = '127.0.0.1:9465',
+): Config {
   const check = (name: string, url: string) => ({ checks: [{ name, http: { url } }] });
   const dbs = (region: string) =>
     Object.fromEntries(
@@ -24,7 +29,8 @@ export function demoConfig(world: DemoWorld, dir: string, listen: string): Confi
     );
   const ip = (n: number) => ({ values: [`192.0.2.${n}`] });
   const raw = {
-    director: { id: 'demo', listen, adminToken: 'env:SWITCHYARD_DEMO_TOKEN', observers: 3 },
+    director: { id: 'demo', listen, observers: 3 },
+    admin: { listen: adminListen, tokens: [{ name: 'demo-operator', token: 'env:SWITCHYARD_DEMO_TOKEN' }] },
     state: { store: 'file', path: join(dir, 'state.json') },
     dns: { provider: 'file', file: { path: join(dir, 'dns.json') } },
     probes: { interval: '1s', timeout: '800ms', rise: 2, fall: 2 },
@@ -32,7 +38,13 @@ export function demoConfig(world: DemoWorld, dir: string, listen: string): Confi
       failAfter: '2s',
       recoverAfter: '10s',
       staleAfter: '10s',
-      promotion: { mode: 'automatic', promoteAfter: '8s', maxLagSeconds: 10, maxLagBytes: '16MiB' },
+      promotion: {
+        mode: 'automatic',
+        promoteAfter: '8s',
+        maxLagSeconds: 10,
+        maxLagBytes: '16MiB',
+        catchUpTimeout: '15s',
+      },
     },
     regions: {
       r1: {

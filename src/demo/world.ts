@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Clock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
 import { SimulatedDatabase } from './simulated-database.js';
 
@@ -10,8 +11,11 @@ export const DEMO_DATABASES = ['apim', 'shared'] as const;
 
 /**
  * The demo's pretend world: four regions whose gateways and key managers answer on one local
- * HTTP server, and in-memory databases (r1 primaries, r2 replicas). An operator breaks and mends
- * regions through `/control/<region>/down|up|lag?seconds=N`.
+ * HTTP server, and in-memory databases (r1 primaries, r2 replicas streaming from them). An
+ * operator breaks and mends regions through `/control/<region>/down|up|lag?seconds=N`, and
+ * after a failover or switchover rebuilds the fenced old main as a replica of the current main
+ * with `/control/<region>/rebuild` (what pg_rewind or a fresh base backup does), so it can be
+ * failed back to with a planned switchover.
  */
 export class DemoWorld {
   private server: Server | undefined;
@@ -19,10 +23,41 @@ export class DemoWorld {
   readonly databases = new Map<string, SimulatedDatabase>();
   port = 0;
 
-  constructor() {
+  constructor(clock?: Clock) {
     for (const r of CORE)
       for (const key of DEMO_DATABASES)
-        this.databases.set(`${r}.${key}`, new SimulatedDatabase(`${r}/${key} (simulated)`, r === 'r1'));
+        this.databases.set(
+          `${r}.${key}`,
+          new SimulatedDatabase(`${r}/${key} (simulated)`, r === 'r1', clock),
+        );
+    for (const key of DEMO_DATABASES) this.database('r2', key).upstream = this.database('r1', key);
+  }
+
+  /**
+   * Rebuilds every database of `region` that is not the writable primary as a replica of the
+   * writable primary of the same key elsewhere. Refused when the region holds a writable
+   * primary (it is the main) or no writable primary exists to stream from.
+   */
+  rebuild(region: DemoRegion): { ok: true } | { ok: false; error: string } {
+    const plans: Array<[SimulatedDatabase, SimulatedDatabase]> = [];
+    for (const key of DEMO_DATABASES) {
+      const db = this.databases.get(`${region}.${key}`);
+      if (!db) return { ok: false, error: `${region} has no databases to rebuild` };
+      if (!db.reachable)
+        return { ok: false, error: `${region} is down: bring it up first (/control/${region}/up)` };
+      if (db.role === 'primary' && db.writable)
+        return {
+          ok: false,
+          error: `${region}/${key} is a writable primary: it is the main, nothing to rebuild`,
+        };
+      const primary = [...this.databases.entries()].find(
+        ([k, d]) => k.endsWith(`.${key}`) && d !== db && d.role === 'primary' && d.writable && d.reachable,
+      )?.[1];
+      if (!primary) return { ok: false, error: `no writable primary of ${key} to rebuild ${region} from` };
+      plans.push([db, primary]);
+    }
+    for (const [db, primary] of plans) db.rebuildAsReplicaOf(primary);
+    return { ok: true };
   }
 
   database(region: string, key: string): SimulatedDatabase {
@@ -83,14 +118,17 @@ export class DemoWorld {
       else if (what === 'up') this.setRegion(r, true);
       else if (what === 'lag') {
         const seconds = Number(url.searchParams.get('seconds') ?? '0');
+        if (!Number.isFinite(seconds) || seconds < 0)
+          return send(400, { error: 'seconds must be a number ≥ 0' });
+        // The lag in bytes follows: what the primary writes in that many seconds.
         for (const key of DEMO_DATABASES) {
           const db = this.databases.get(`${r}.${key}`);
-          if (db) {
-            db.lagSeconds = seconds;
-            db.lagBytes = Math.round(seconds * 1_048_576);
-          }
+          if (db) db.lagSeconds = seconds;
         }
-      } else return send(404, { error: 'use /control/<region>/down, /up or /lag?seconds=N' });
+      } else if (what === 'rebuild') {
+        const done = this.rebuild(r);
+        if (!done.ok) return send(409, { error: done.error });
+      } else return send(404, { error: 'use /control/<region>/down, /up, /lag?seconds=N or /rebuild' });
       return send(200, this.snapshot());
     }
     if (DEMO_REGIONS.includes(first as DemoRegion) && (region === 'gateway' || region === 'keyManager')) {

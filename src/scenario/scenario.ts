@@ -193,7 +193,18 @@ export function scenarioInput(
       }
       if (obs.status !== undefined) d.status = obs.status;
       if (d.status !== 'up') delete d.sampledAt;
-      if (obs.role !== undefined) d.role = obs.role;
+      if (obs.role !== undefined) {
+        d.role = obs.role;
+        // A primary's default writability follows its role (a read-only primary must say so).
+        d.writable = obs.role === 'primary';
+        if (obs.role === 'primary') {
+          d.lagSeconds = null;
+          d.lagBytes = null;
+        } else if (d.lagSeconds === null) {
+          d.lagSeconds = 0;
+          d.lagBytes = 0;
+        }
+      }
       if (obs.writable !== undefined) d.writable = obs.writable;
       if (obs.lagSeconds !== undefined) d.lagSeconds = obs.lagSeconds;
       if (obs.lagBytes !== undefined) d.lagBytes = obs.lagBytes;

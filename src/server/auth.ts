@@ -17,3 +17,19 @@ export function bearerToken(header: string | undefined): string | undefined {
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   return m?.[1];
 }
+
+/** An admin token and the identity it stands for (admin.tokens: [{ name, token }]). */
+export interface NamedToken {
+  name: string;
+  token: string;
+}
+
+/**
+ * The name of the token `presented` matches, or undefined. Every configured token is compared
+ * (no early exit), so the time taken says nothing about which one, or how many, matched.
+ */
+export function tokenOwner(presented: string, tokens: readonly NamedToken[]): string | undefined {
+  let owner: string | undefined;
+  for (const t of tokens) if (tokenMatches(presented, t.token) && owner === undefined) owner = t.name;
+  return owner;
+}

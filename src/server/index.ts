@@ -1,9 +1,11 @@
 export type {
+  Actor,
   AdminErrorStatus,
   AdminHandlers,
   FailoverPreview,
   FailoverRequest,
   FailoverResult,
+  OverrideNote,
   OverrideResult,
   RecordMove,
   SwitchoverDatabaseReport,
@@ -16,9 +18,12 @@ export { MAX_BODY_BYTES } from './body.js';
 export type { Readiness, ServerOptions, SwitchyardServer } from './http-server.js';
 export { createServer } from './http-server.js';
 export type {
+  ActiveOverride,
   ComponentStatus,
+  CurrentRole,
   DecisionSummary,
   DnsStatus,
+  JournalSummary,
   PromotionStatus,
   RecordStatus,
   RegionStatus,

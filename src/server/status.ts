@@ -19,6 +19,8 @@ export interface StatusDocument {
   main: RegionId;
   epoch: number;
   overrides: Overrides;
+  /** The overrides in force, each with who set it, when and why (when recorded). */
+  activeOverrides: ActiveOverride[];
   regions: RegionStatus[];
   targets: TargetStatus[];
   records: RecordStatus[];
@@ -28,7 +30,43 @@ export interface StatusDocument {
   dns: DnsStatus;
   /** A promotion whose intent is recorded and whose outcome is not. */
   promotion: PromotionStatus | null;
+  /** The newest entries of the journal (the audit trail: actions and operator requests), newest first. */
+  journal: JournalSummary[];
 }
+
+export interface ActiveOverride {
+  kind: 'drain' | 'freeze' | 'route' | 'maintenance';
+  /** The region drained, the record routed, or "director" for a freeze. */
+  target: string;
+  /** For a forced route: the region it is forced to. */
+  to?: RegionId;
+  /** The admin token's name; absent for overrides set before identities were recorded. */
+  by?: string;
+  at?: string;
+  reason?: string;
+}
+
+export interface JournalSummary {
+  at: string;
+  epoch: number;
+  action: string;
+  target: string;
+  phase: string;
+  detail: string;
+  by?: string;
+  reason?: string;
+}
+
+/**
+ * What a region is now, as opposed to its configured role:
+ * - main: it holds the writable databases and management traffic;
+ * - replica: its databases replicate from the main's;
+ * - fenced-old-main: a former main whose databases are read-only or unreachable, waiting to be
+ *   rebuilt as a replica of the current main (failback is a planned switchover after that);
+ * - split-brain: outside the main, yet a database reports itself writable (it is being fenced);
+ * - edge: no databases; serves api traffic only.
+ */
+export type CurrentRole = 'main' | 'replica' | 'fenced-old-main' | 'split-brain' | 'edge';
 
 export interface ComponentStatus {
   /** "gateway", "keyManager" or "database.<key>". */
@@ -46,10 +84,20 @@ export interface ComponentStatus {
 
 export interface RegionStatus {
   id: RegionId;
+  /** The configured role (kept for compatibility; the same as `configuredRole`). */
   role: Role;
+  configuredRole: Role;
+  /** What the region is now (see CurrentRole). */
+  currentRole: CurrentRole;
+  /** A sentence about the current role ("databases read-only; rebuild it as a replica of r2"). */
+  currentRoleDetail?: string;
   /** True for the region currently acting as main (after a failover this differs from `role`). */
   isMain: boolean;
   components: ComponentStatus[];
+  /**
+   * Per class: does DNS send it traffic — a weight above 0 in the weights actually applied (live
+   * DNS as last read or written, else the persisted weights), not what the engine would like.
+   */
   serving: Record<TrafficClass, boolean>;
   drained: boolean;
   inMaintenance: boolean;
@@ -91,7 +139,12 @@ export interface DecisionSummary {
 export interface DnsStatus {
   provider: 'memory' | 'file' | 'route53';
   dryRun: boolean;
+  /** The last apply, a no-op included (the loop applies every second): rather read lastChangeAt. */
   lastApplyAt: string | null;
+  /** When switchyard last changed a weight in DNS; null when it has not since it started. */
+  lastChangeAt: string | null;
+  /** When live DNS was last read successfully; null before the first read. */
+  lastReadAt: string | null;
   lastApplyOk: boolean | null;
   /** True while DNS writes are failing (the director keeps the last good answer and retries). */
   failing: boolean;

@@ -46,17 +46,23 @@ const overrides = z.object({
 const journalEntry = z.object({
   id: z.string().min(1),
   epoch: z.number().int().min(0),
-  action: z.enum(['promote', 'fence', 'dns']),
+  action: z.enum(['promote', 'fence', 'dns', 'override']),
   target: z.string(),
   phase: z.enum(['intent', 'done', 'failed', 'abandoned']),
   at: z.number(),
   detail: z.string(),
+  by: z.string().optional(),
+  reason: z.string().optional(),
 });
+
+const note = z.object({ by: z.string(), at: z.number(), reason: z.string().optional() });
+const notes = z.object({ drained: z.record(z.string(), note).optional(), frozen: note.optional() });
 
 export const persistedStateSchema = z.object({
   version: z.literal(1),
   engine: engineState,
   overrides: overrides,
+  notes: notes.optional(),
   journal: z.array(journalEntry),
 });
 

@@ -5,7 +5,8 @@ import type { RegionId } from '../topology/types.js';
 /** How many journal entries a store keeps: enough to explain the last incident, small enough to rewrite. */
 export const JOURNAL_LIMIT = 50;
 
-export type JournalAction = 'promote' | 'fence' | 'dns';
+/** `override`: an operator's drain, undrain, freeze, unfreeze, failover or switchover request (the audit trail). */
+export type JournalAction = 'promote' | 'fence' | 'dns' | 'override';
 /**
  * `intent` is written before an action starts; exactly one of `done`, `failed` or `abandoned`
  * follows it. An `intent` with no outcome after a restart is an action interrupted by a crash.
@@ -23,12 +24,31 @@ export interface JournalEntry {
   /** ms since the epoch. */
   at: number;
   detail: string;
+  /** Who asked (the admin token's name), for operator requests. */
+  by?: string;
+  /** The operator's reason, when one was given. */
+  reason?: string;
+}
+
+/** Who set an override, when (ms since the epoch) and why. */
+export interface OverrideNote {
+  by: string;
+  at: number;
+  reason?: string;
+}
+
+/** The notes of the overrides in force: one per drained region, one for the freeze. */
+export interface OverrideNotes {
+  drained?: Record<RegionId, OverrideNote>;
+  frozen?: OverrideNote;
 }
 
 export interface PersistedState {
   version: 1;
   engine: EngineState;
   overrides: Overrides;
+  /** Who set the overrides in force, when and why (absent in state files from before it). */
+  notes?: OverrideNotes;
   journal: JournalEntry[];
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { runCliInProcess } from '../support/run-cli.js';
 import { STUB_TOKEN, type StubDaemon, startStubDaemon } from '../support/stub-daemon.js';
 
 const ENTRY = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -15,13 +16,14 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI as a child process; stdin is a closed pipe (not a TTY), like a script. */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+/** The real entry point as a child process (smoke tests); stdin is a closed pipe, like a script. */
+function spawnCli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
       env: {
         ...process.env,
         SWITCHYARD_ADDR: undefined,
+        SWITCHYARD_ADMIN_ADDR: undefined,
         SWITCHYARD_TOKEN: undefined,
         SWITCHYARD_TOKEN_FILE: undefined,
         NO_COLOR: '1',
@@ -43,6 +45,14 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
   });
 }
 
+/** The CLI in process (runCli with buffers): the same code as the program, no process per case. */
+const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> => {
+  // Writes go to the admin listener: point --admin-addr at the stub's unless a case says otherwise.
+  const withAdmin =
+    args.includes('--addr') && !args.includes('--admin-addr') ? ['--admin-addr', d.adminAddr] : [];
+  return runCliInProcess([...args, ...withAdmin], { env });
+};
+
 let d: StubDaemon;
 let dir: string;
 beforeAll(async () => {
@@ -56,14 +66,14 @@ afterAll(async () => {
 
 describe('switchyard status', () => {
   it('prints a readable table without a token', async () => {
-    const r = await cli(['status', '--addr', d.addr]);
+    const r = await spawnCli(['status', '--addr', d.addr]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.OK);
     expect(r.stdout).toContain('main r1, epoch 1');
     expect(r.stdout).toMatch(
-      /region\s+role\s+gateway\s+keyManager\s+database\.apim\s+database\.shared\s+api\s+auth\s+mgmt/,
+      /region\s+configured\s+current\s+gateway\s+keyManager\s+database\.apim\s+database\.shared\s+api\s+auth\s+mgmt/,
     );
-    expect(r.stdout).toMatch(/r1 \*\s+main\s+up 30m/);
+    expect(r.stdout).toMatch(/r1 \*\s+main\s+main\s+up 30m/);
     expect(r.stdout).toMatch(/up 30m \(replica, lag 0\.4s\)/);
     expect(r.stdout).toMatch(/api\.r1\.example\.com A\s+api\s+100\s+0\s+-\s+-/);
     expect(r.stdout).toContain('r3 gateway up for 120s: traffic returns');
@@ -84,7 +94,7 @@ describe('switchyard status', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
-    const r = await cli(['status', '--addr', `127.0.0.1:${port}`]);
+    const r = await spawnCli(['status', '--addr', `127.0.0.1:${port}`]);
     expect(r.code).toBe(EXIT.UNREACHABLE);
     expect(r.stderr).toMatch(/cannot reach the switchyard daemon at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
     expect(r.stdout).toBe('');
@@ -102,7 +112,11 @@ describe('drain, undrain, freeze, unfreeze', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.OK);
     expect(r.stdout).toBe('drained r3: its traffic moves to its fallback\n');
-    const again = await cli(['drain', 'r3', '--addr', d.addr], { SWITCHYARD_TOKEN: STUB_TOKEN });
+    const again = await cli(['drain', 'r3'], {
+      SWITCHYARD_ADDR: d.addr,
+      SWITCHYARD_ADMIN_ADDR: d.adminAddr,
+      SWITCHYARD_TOKEN: STUB_TOKEN,
+    });
     expect(again.code).toBe(EXIT.OK);
     expect(again.stdout).toBe('r3 was already drained\n');
     const u = await cli(['undrain', 'r3', '--addr', d.addr, '--json'], { SWITCHYARD_TOKEN: STUB_TOKEN });
@@ -147,9 +161,19 @@ describe('drain, undrain, freeze, unfreeze', () => {
 describe('switchyard failover', () => {
   it('without --yes and no TTY: prints the plan, refuses with exit 1, applies nothing', async () => {
     const before = d.calls.length;
-    const r = await cli(['failover', '--to', 'r2', '--addr', d.addr, '--token', STUB_TOKEN]);
+    const r = await cli([
+      'failover',
+      '--to',
+      'r2',
+      '--reason',
+      'test',
+      '--addr',
+      d.addr,
+      '--token',
+      STUB_TOKEN,
+    ]);
     expect(r.code).toBe(EXIT.INVALID);
-    expect(r.stdout).toContain('failover plan: r1 → r2, epoch becomes 2');
+    expect(r.stdout).toContain('failover plan: r1 → r2, epoch 1 → 2');
     expect(r.stdout).toContain('promote r2: databases apim, shared');
     expect(r.stdout).toContain('replica lag: 0.4s / 2.0 KiB (bound 10s / 16.0 MiB)');
     expect(r.stdout).toContain('manage.example.com: r1 100→0, r2 0→100');
@@ -163,10 +187,21 @@ describe('switchyard failover', () => {
     expect(r.stdout).toContain('failover plan: r1 → r2');
   });
 
-  it('to the current main: exit 5 (conflict)', async () => {
-    const r = await cli(['failover', '--to', 'r1', '--yes', '--addr', d.addr, '--token', STUB_TOKEN]);
-    expect(r.code).toBe(EXIT.CONFLICT);
-    expect(r.stderr).toMatch(/r1 is already the main region/);
+  it('to the current main: exit 0 (already so)', async () => {
+    const r = await cli([
+      'failover',
+      '--to',
+      'r1',
+      '--reason',
+      't',
+      '--yes',
+      '--addr',
+      d.addr,
+      '--token',
+      STUB_TOKEN,
+    ]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stdout).toMatch(/r1 is already the main region/);
   });
 
   it('blocked by unknown lag without --force: exit 5, nothing applied; --force shows the data-loss warning', async () => {
@@ -174,7 +209,18 @@ describe('switchyard failover', () => {
     d.replicaLag.bytes = null;
     try {
       const before = d.calls.length;
-      const r = await cli(['failover', '--to', 'r2', '--yes', '--addr', d.addr, '--token', STUB_TOKEN]);
+      const r = await cli([
+        'failover',
+        '--to',
+        'r2',
+        '--reason',
+        't',
+        '--yes',
+        '--addr',
+        d.addr,
+        '--token',
+        STUB_TOKEN,
+      ]);
       expect(r.code).toBe(EXIT.CONFLICT);
       expect(r.stdout).toContain('replica lag: unknown');
       expect(r.stdout).toContain('only --force goes ahead, losing an unknown amount of data');
@@ -200,9 +246,20 @@ describe('switchyard failover', () => {
     }
   });
 
-  it('to an edge region: exit 5 with the daemon reason', async () => {
-    const r = await cli(['failover', '--to', 'r4', '--yes', '--addr', d.addr, '--token', STUB_TOKEN]);
-    expect(r.code).toBe(EXIT.CONFLICT);
+  it('to an edge region: exit 1 (invalid input) with the daemon reason', async () => {
+    const r = await cli([
+      'failover',
+      '--to',
+      'r4',
+      '--reason',
+      't',
+      '--yes',
+      '--addr',
+      d.addr,
+      '--token',
+      STUB_TOKEN,
+    ]);
+    expect(r.code).toBe(EXIT.INVALID);
     expect(r.stderr).toMatch(/edge region/);
   });
 
@@ -227,13 +284,26 @@ describe('switchyard failover', () => {
   });
 
   it('without a token: exit 4 before anything is shown', async () => {
-    const r = await cli(['failover', '--to', 'r2', '--yes', '--addr', d.addr]);
+    const r = await cli(['failover', '--to', 'r2', '--reason', 't', '--yes', '--addr', d.addr]);
     expect(r.code).toBe(EXIT.UNAUTHORIZED);
     expect(r.stdout).toBe('');
   });
 
   it('with --yes: applies and prints the result (run last: it changes the main)', async () => {
-    const r = await cli(['failover', '--to', 'r2', '--yes', '--addr', d.addr, '--token', STUB_TOKEN]);
+    const r = await spawnCli([
+      'failover',
+      '--to',
+      'r2',
+      '--reason',
+      'smoke test through the real entry point',
+      '--yes',
+      '--addr',
+      d.addr,
+      '--admin-addr',
+      d.adminAddr,
+      '--token',
+      STUB_TOKEN,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.OK);
     expect(r.stdout).toContain('failover plan: r1 → r2');

@@ -55,7 +55,7 @@ describe('CLI output helpers', () => {
     const text = statusText(doc);
     expect(text).toContain('overrides: FROZEN; drained: r3; forced routes: api.r4.example.com/A→r1');
     expect(text).toContain('promotion in progress: r1 → r2, epoch 2, started 1m ago');
-    expect(text).toMatch(/r3\s+edge\s+up 30m\s+-\s+-\s+-\s+yes\s+no\s+no\s+drained/);
+    expect(text).toMatch(/r3\s+edge\s+edge\s+up 30m\s+-\s+-\s+-\s+yes\s+no\s+no\s+drained/);
     expect(text).toContain('[frozen] director: traffic changes are frozen');
     expect(text).toContain('FAILING: Throttling');
   });

@@ -39,7 +39,10 @@ describe.skipIf(!hasScript)('switchyard failover on a terminal', () => {
   });
 
   it('asks for the region id; a wrong answer applies nothing and exits 1', async () => {
-    const r = await cliOnTty(['failover', '--to', 'r2', '--addr', d.addr], 'r3');
+    const r = await cliOnTty(
+      ['failover', '--to', 'r2', '--reason', 'tty test', '--addr', d.addr, '--admin-addr', d.adminAddr],
+      'r3',
+    );
     expect(r.output).toContain('failover plan: r1 → r2');
     expect(r.output).toContain('type the region id (r2) to confirm the failover:');
     expect(r.output).toContain('confirmation did not match');
@@ -48,7 +51,10 @@ describe.skipIf(!hasScript)('switchyard failover on a terminal', () => {
   });
 
   it('typing the region id applies the failover', async () => {
-    const r = await cliOnTty(['failover', '--to', 'r2', '--addr', d.addr], 'r2');
+    const r = await cliOnTty(
+      ['failover', '--to', 'r2', '--reason', 'tty test', '--addr', d.addr, '--admin-addr', d.adminAddr],
+      'r2',
+    );
     expect(r.output).toContain('failover from r1 to r2 applied (epoch 2)');
     expect(r.code).toBe(EXIT.OK);
     expect(d.calls.at(-1)).toBe('failover r2 force=false dryRun=false');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync } from '../support/cli.js';
 import { waitFor } from '../support/daemon-process.js';
-import { E2E_TOKEN, FailoverWorld, MANAGE, waitWritable } from '../support/failover-world.js';
+import { FailoverWorld, MANAGE, waitWritable } from '../support/failover-world.js';
 import { type PgPair, pgWaitReplayed, startPgPair } from '../support/pg-cluster.js';
 
 /**
@@ -40,8 +40,9 @@ describe('manual failover with the old main alive', () => {
     await pg.primary.appQuery('INSERT INTO orders SELECT generate_series(1, 100)');
     await pgWaitReplayed(pg);
 
-    const env = { SWITCHYARD_ADDR: world.daemon?.addr ?? '', SWITCHYARD_TOKEN: E2E_TOKEN };
-    const r = await cliAsync(['failover', '--to', 'r2', '--yes'], { env });
+    const r = await cliAsync(['failover', '--to', 'r2', '--reason', 'e2e: manual failover', '--yes'], {
+      env: world.env,
+    });
     expect(r.code, r.stderr).toBe(0);
     await waitFor(() => world.weights(MANAGE)?.r2 === 100, 15_000, 'management on r2');
     expect(world.weights(MANAGE)).toEqual({ r1: 0, r2: 100 });

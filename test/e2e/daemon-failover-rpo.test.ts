@@ -71,7 +71,9 @@ describe('RPO guard', () => {
     expect(rec[0]?.r).toBe(true);
 
     // Without --force the CLI refuses (exit 5) and explains.
-    const refused = await cliAsync(['failover', '--to', 'r2', '--yes'], { env: world.env });
+    const refused = await cliAsync(['failover', '--to', 'r2', '--reason', 'e2e', '--yes'], {
+      env: world.env,
+    });
     expect(refused.code, refused.stderr).toBe(5);
     expect(refused.stdout).toMatch(
       /BLOCKED: operator failover to r2 refused by the RPO guard: .* use --force/,
@@ -82,7 +84,10 @@ describe('RPO guard', () => {
     expect(refused.stdout).toMatch(/only --force goes ahead, losing up to .* of data/);
     expect(refused.stdout).not.toMatch(/no database promotion needed/);
 
-    const forced = await cliAsync(['failover', '--to', 'r2', '--force', '--yes'], { env: world.env });
+    const forced = await cliAsync(
+      ['failover', '--to', 'r2', '--force', '--reason', 'e2e: accept the loss', '--yes'],
+      { env: world.env },
+    );
     expect(forced.code, `${forced.stdout}\n${forced.stderr}\n${world.logs()}`).toBe(0);
     expect(forced.stdout).toMatch(/FORCED/);
     expect(forced.stdout).toMatch(/WARNING: the lag is over the bound .* data — will be lost/);

@@ -29,7 +29,7 @@ describe('switchyard switchover (MariaDB)', () => {
   it('moves every row and the main role to r2; the old primary refuses application writes', async () => {
     const values = Array.from({ length: N }, (_, i) => `(${i + 1})`).join(',');
     await my.primary.appQuery(`INSERT INTO items VALUES ${values}`);
-    const r = await cliAsync(['switchover', '--to', 'r2', '--yes'], { env: world.env });
+    const r = await cliAsync(['switchover', '--to', 'r2', '--reason', 'e2e', '--yes'], { env: world.env });
     expect(r.code, `${r.stdout}\n${r.stderr}\n${world.logs()}`).toBe(0);
     expect(r.stdout).toMatch(/r2 is the main \(epoch 1\)/);
     expect(r.stdout).toMatch(/timings: fence \d+ms, catch-up \d+ms, promote \d+ms, total \d+ms/);

@@ -31,13 +31,16 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-const sw = (args: string[]) => cliAsync(['switchover', ...args], { env: world.env });
+const sw = (args: string[]) =>
+  cliAsync(['switchover', ...args, ...(args.includes('--dry-run') ? [] : ['--reason', 'e2e'])], {
+    env: world.env,
+  });
 
 describe('switchyard switchover', () => {
-  it('refuses what cannot be a switchover: the current main, a frozen director, no confirmation', async () => {
+  it('refuses what cannot be a switchover: a frozen director, no confirmation; the current main is "already so"', async () => {
     const same = await sw(['--to', 'r1', '--yes']);
-    expect(same.code).toBe(5);
-    expect(same.stderr).toMatch(/r1 is already the main/);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/r1 is already the main/);
     expect((await sw(['--to', 'r9', '--yes'])).code).toBe(1);
     expect((await sw(['--to', 'r3', '--yes'])).stderr).toMatch(/no databases to promote/);
     const noTty = await sw(['--to', 'r2']);
@@ -50,7 +53,7 @@ describe('switchyard switchover', () => {
     expect((await cliAsync(['unfreeze'], { env: world.env })).code).toBe(0);
     const dry = await sw(['--to', 'r2', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/switchover r1 → r2: dry run/);
+    expect(dry.stdout).toMatch(/switchover plan: r1 → r2/);
     expect(dry.stdout).toMatch(/apim: ok \(precheck\)/);
     expect(world.state().engine).toMatchObject({ main: 'r1', epoch: 0 });
   }, 60_000);
@@ -59,10 +62,11 @@ describe('switchyard switchover', () => {
     await pg.standby.query('SELECT pg_wal_replay_pause()');
     await pg.primary.appQuery('INSERT INTO ledger SELECT g, 1 FROM generate_series(1, 10) g');
     const r = await sw(['--to', 'r2', '--yes']);
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(5);
-    expect(r.stderr).toMatch(
-      /failed at catch-up before any promotion .* r1 is still the main and writable again/,
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(6);
+    expect(r.stdout).toMatch(
+      /FAILED at catch-up, before any promotion .* r1 is still the main and writable again/,
     );
+    expect(r.stdout).toMatch(/epoch 1 was consumed by this aborted switchover/);
     // r1 takes writes again; nothing is pending; the attempt is in the journal as failed.
     await pg.primary.appQuery('INSERT INTO ledger VALUES (11, 1)');
     const s = world.state();
@@ -123,6 +127,7 @@ describe('switchyard switchover', () => {
     expect(world.logs()).not.toMatch(/split-brain/);
     expect(j.some((e) => e.action === 'fence' && e.target === 'r1' && e.phase === 'done')).toBe(true);
     const again = await sw(['--to', 'r2', '--yes']);
-    expect(again.code).toBe(5);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/r2 is already the main/);
   }, 60_000);
 });

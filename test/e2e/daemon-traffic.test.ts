@@ -36,7 +36,12 @@ beforeAll(async () => {
   const cfg = writeE2eConfig(dir, { gw, km, db: { r1: pg.primary.config(), r2: pg.standby.config() } });
   dnsFile = cfg.dnsFile;
   stateFile = cfg.stateFile;
-  daemon = new DaemonProcess(cfg.path, `127.0.0.1:${await closedPort()}`, { SY_E2E_TOKEN: TOKEN }).start();
+  daemon = new DaemonProcess(
+    cfg.path,
+    `127.0.0.1:${await closedPort()}`,
+    { SY_E2E_TOKEN: TOKEN },
+    `127.0.0.1:${await closedPort()}`,
+  ).start();
   await daemon.waitReady();
 });
 
@@ -100,7 +105,7 @@ describe('switchyard run', () => {
   });
 
   it('operator commands through the CLI: status, drain with a token, refusal without one', async () => {
-    const env = { SWITCHYARD_ADDR: daemon.addr };
+    const env = { SWITCHYARD_ADDR: daemon.addr, SWITCHYARD_ADMIN_ADDR: daemon.adminAddr };
     const st = await cliAsync(['status'], { env });
     expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/r1/);

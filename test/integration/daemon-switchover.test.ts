@@ -82,11 +82,12 @@ beforeAll(async () => {
     config,
     logger: pino({ level: 'silent' }),
     listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
     evaluateIntervalMs: 500,
     promoter: (region, _key, db) => (region === 'r2' ? observed(createPromoter(db)) : createPromoter(db)),
   });
   const addr = await daemon.start();
-  base = `http://127.0.0.1:${addr.port}`;
+  base = `http://127.0.0.1:${addr.admin?.port}`;
   await waitFor(
     () => daemon.status().regions.every((r) => r.components.every((c) => c.status === 'up')),
     20_000,
@@ -116,10 +117,11 @@ describe('daemon planned switchover', () => {
   it('pauses decisions during catch-up; a promotion failing after the fence stays pending and is completed', async () => {
     await pg.primary.appQuery('INSERT INTO t SELECT g FROM generate_series(1, 200) g');
     failPromotes = 1;
-    const r = await post('/v1/admin/switchover', { to: 'r2' });
-    expect(r.status).toBe(409);
+    const r = await post('/v1/admin/switchover', { to: 'r2', reason: 'integration' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ applied: false, outcome: 'incomplete' });
     expect(JSON.stringify(r.body)).toMatch(
-      /promotion incomplete .*injected: pg_promote timed out.* r1 stays fenced/,
+      /FAILED during promotion .*injected: pg_promote timed out.* r1 stays fenced/,
     );
     // Nothing promoted the target while it was catching up, though decisions tick every 500ms.
     expect(calls.slice(0, 3)).toEqual(['catchUp:start', 'catchUp:end:true', 'promote:fail']);
@@ -140,9 +142,12 @@ describe('daemon planned switchover', () => {
     expect(rows[0]?.n).toBe('200');
   }, 60_000);
 
-  it('refuses a second switchover to the main, and a dry run reports without touching anything', async () => {
-    const same = await post('/v1/admin/switchover', { to: 'r2' });
-    expect(same.status).toBe(409);
+  it('a second switchover to the main is "already so"; a dry run reports without touching anything', async () => {
+    const same = await post('/v1/admin/switchover', { to: 'r2', reason: 'integration' });
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ applied: false, outcome: 'already', epoch: 1 });
+    const noReason = await post('/v1/admin/switchover', { to: 'r1' });
+    expect(noReason.status).toBe(400);
     const dry = await post('/v1/admin/switchover', { to: 'r1', dryRun: true });
     expect(dry.status).toBe(200);
     // r1 is the fenced old main, not a replica: not ready, and nothing was changed.

@@ -14,7 +14,9 @@ async function call(
   path: string,
   opts: { headers?: Record<string, string>; body?: string } = {},
 ) {
-  const res = await request(`${d.url}${path}`, { method, headers: opts.headers, body: opts.body });
+  // The admin API has its own listener (admin.listen); everything else is on the read-only one.
+  const base = path.startsWith('/v1/admin/') ? d.adminUrl : d.url;
+  const res = await request(`${base}${path}`, { method, headers: opts.headers, body: opts.body });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
 }
@@ -190,7 +192,7 @@ describe('server on a real listener', () => {
     const r = await call(d, 'POST', '/v1/admin/drain', { headers: { ...auth, ...json }, body: big });
     expect(r.status).toBe(413);
     // Chunked (no Content-Length): the limit is enforced while reading.
-    const chunked = await request(`${d.url}/v1/admin/drain`, {
+    const chunked = await request(`${d.adminUrl}/v1/admin/drain`, {
       method: 'POST',
       headers: { ...auth, ...json },
       body: Readable.from(
@@ -215,13 +217,24 @@ describe('server on a real listener', () => {
     expect((await call(d, 'GET', '/v1/status')).json().main).toBe('r1');
   });
 
-  it('failover to the current main → 409', async () => {
+  it('failover to the current main → 200 "already" (the requested state), nothing applied', async () => {
     const r = await call(d, 'POST', '/v1/admin/failover', {
       headers: { ...auth, ...json },
-      body: '{"to":"r1"}',
+      body: '{"to":"r1","reason":"check"}',
     });
-    expect(r.status).toBe(409);
-    expect(r.json().error.message).toMatch(/already the main/);
+    expect(r.status).toBe(200);
+    expect(r.json()).toMatchObject({ applied: false, already: true });
+    expect(r.json().message).toMatch(/already the main/);
+  });
+
+  it('failover or switchover without a reason → 400 naming the field', async () => {
+    const before = d.calls.length;
+    for (const path of ['/v1/admin/failover', '/v1/admin/switchover']) {
+      const r = await call(d, 'POST', path, { headers: { ...auth, ...json }, body: '{"to":"r2"}' });
+      expect(r.status, path).toBe(400);
+      expect(r.json().error.message).toMatch(/"reason" is required/);
+    }
+    expect(d.calls.slice(before)).toEqual([]);
   });
 
   it('never writes the token to the log', async () => {
@@ -235,7 +248,7 @@ describe('server on a real listener', () => {
   });
 
   it('survives a client that disconnects mid-body', async () => {
-    const port = Number(new URL(d.url).port);
+    const port = Number(new URL(d.adminUrl).port);
     await new Promise<void>((resolve) => {
       const s = connect(port, '127.0.0.1', () => {
         s.write(
@@ -264,7 +277,7 @@ describe('server with no admin token configured', () => {
     for (const headers of [{}, { authorization: 'Bearer anything' }] as Record<string, string>[]) {
       const r = await call(d, 'POST', '/v1/admin/freeze', { headers });
       expect(r.status).toBe(403);
-      expect(r.json().error.message).toMatch(/disabled.*director\.adminToken/);
+      expect(r.json().error.message).toMatch(/disabled.*admin\.token or admin\.tokens/);
     }
     expect(d.calls).toEqual([]);
   });

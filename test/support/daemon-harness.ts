@@ -214,6 +214,7 @@ export async function startHarness(
     promoter: (region) => (db[region] as ScriptedDatabase).promoter(`${region}/apim`),
     cron: noCron,
     listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
     shutdownGraceMs: 1_000,
     ...opts.daemon,
   });

@@ -10,10 +10,15 @@ export class DaemonProcess {
   exitCode: number | null = null;
   private exited: Promise<number | null> | undefined;
 
+  /**
+   * `addr` is the read-only listener; `adminAddr` the admin listener (port 0 by default: a test
+   * that calls the admin API passes a free port so it knows where to call).
+   */
   constructor(
     readonly configPath: string,
     readonly addr: string,
     private readonly env: NodeJS.ProcessEnv = {},
+    readonly adminAddr = '127.0.0.1:0',
   ) {}
 
   start(extra: string[] = []): this {
@@ -28,6 +33,8 @@ export class DaemonProcess {
         this.configPath,
         '--listen',
         this.addr,
+        '--admin-listen',
+        this.adminAddr,
         ...extra,
       ],
       { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -106,7 +106,8 @@ export function writeE2eConfig(
   });
   const target = (ip: string) => ({ values: [ip] });
   const config = {
-    director: { id: 'e2e', adminToken: 'env:SY_E2E_TOKEN' },
+    director: { id: 'e2e' },
+    admin: { token: 'env:SY_E2E_TOKEN' },
     state: { store: 'file', path: stateFile },
     dns: { provider: 'file', file: { path: dnsFile } },
     // Generous timeouts: CI runs other suites (and database servers) on the same two cores.

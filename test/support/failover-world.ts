@@ -44,6 +44,7 @@ export class FailoverWorld {
   dnsFile = '';
   stateFile = '';
   addr = '';
+  adminAddr = '';
   daemon: DaemonProcess | undefined;
   /** Every daemon started, so logs of a killed one stay readable. */
   readonly daemons: DaemonProcess[] = [];
@@ -105,6 +106,7 @@ export class FailoverWorld {
     this.dnsFile = cfg.dnsFile;
     this.stateFile = cfg.stateFile;
     this.addr = `127.0.0.1:${await closedPort()}`;
+    this.adminAddr = `127.0.0.1:${await closedPort()}`;
     return this;
   }
 
@@ -114,7 +116,12 @@ export class FailoverWorld {
 
   /** Starts the daemon (again, after a stop or kill: same config, state file and address). */
   async startDaemon(ready = true): Promise<DaemonProcess> {
-    const d = new DaemonProcess(this.configPath, this.addr, { SY_E2E_TOKEN: E2E_TOKEN }).start();
+    const d = new DaemonProcess(
+      this.configPath,
+      this.addr,
+      { SY_E2E_TOKEN: E2E_TOKEN },
+      this.adminAddr,
+    ).start();
     this.daemon = d;
     this.daemons.push(d);
     if (ready) await d.waitReady(45_000);
@@ -122,7 +129,7 @@ export class FailoverWorld {
   }
 
   get env(): NodeJS.ProcessEnv {
-    return { SWITCHYARD_ADDR: this.addr, SWITCHYARD_TOKEN: E2E_TOKEN };
+    return { SWITCHYARD_ADDR: this.addr, SWITCHYARD_ADMIN_ADDR: this.adminAddr, SWITCHYARD_TOKEN: E2E_TOKEN };
   }
 
   async status(): Promise<StatusDocument> {

@@ -6,6 +6,7 @@ import { createCoreMetrics } from '../../src/metrics.js';
 import {
   type AdminHandlers,
   adminConflict,
+  adminInvalid,
   adminNotFound,
   createServer,
   type FailoverPreview,
@@ -33,9 +34,17 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
     main,
     epoch,
     overrides,
+    activeOverrides: [
+      ...(overrides.frozen ? [{ kind: 'freeze' as const, target: 'director' }] : []),
+      ...overrides.drained.map((r) => ({ kind: 'drain' as const, target: r })),
+    ],
+    journal: [],
     regions: fixtureTopology().regions.map((r) => ({
       id: r.id,
       role: r.role,
+      configuredRole: r.role,
+      currentRole:
+        r.id === main ? ('main' as const) : r.databases.length ? ('replica' as const) : ('edge' as const),
       isMain: r.id === main,
       components: [
         up('gateway', 'gateway'),
@@ -96,6 +105,8 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
       provider: 'file',
       dryRun: false,
       lastApplyAt: '2026-11-26T03:10:01.000Z',
+      lastChangeAt: '2026-11-26T03:10:01.000Z',
+      lastReadAt: '2026-11-26T03:25:00.000Z',
       lastApplyOk: true,
       failing: false,
     },
@@ -104,8 +115,12 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
 }
 
 export interface StubDaemon {
+  /** The read-only listener. */
   url: string;
   addr: string;
+  /** The admin listener. */
+  adminUrl: string;
+  adminAddr: string;
   server: SwitchyardServer;
   overrides: Overrides;
   calls: string[];
@@ -154,6 +169,7 @@ export async function startStubDaemon(
     to,
     force,
     epoch: epoch + 1,
+    epochNow: epoch,
     records: [
       {
         key: 'manage.example.com/A',
@@ -221,10 +237,11 @@ export async function startStubDaemon(
     async failover({ to, force, dryRun }) {
       calls.push(`failover ${to} force=${force} dryRun=${dryRun}`);
       known(to);
-      if (to === main) throw adminConflict(`${to} is already the main region`);
       if (to === 'r3' || to === 'r4')
-        throw adminConflict(`${to} is an edge region without databases; it cannot become main`);
+        throw adminInvalid(`${to} is an edge region without databases; it cannot become main`);
       const plan = preview(to, force);
+      if (to === main)
+        return { applied: false, dryRun, already: true, message: `${to} is already the main region`, plan };
       if (!plan.promotion?.withinBound && !force)
         plan.blocked = 'replica lag unknown: use --force to accept data loss';
       if (dryRun)
@@ -243,7 +260,18 @@ export async function startStubDaemon(
     async switchover({ to, dryRun }) {
       calls.push(`switchover ${to} dryRun=${dryRun}`);
       known(to);
-      if (to === main) throw adminConflict(`${to} is already the main (epoch ${epoch})`);
+      if (to === main)
+        return {
+          applied: false,
+          dryRun,
+          outcome: 'already' as const,
+          message: `${to} is already the main (epoch ${epoch})`,
+          from: to,
+          to,
+          main,
+          epoch,
+          databases: ['apim', 'shared'],
+        };
       const from = main;
       if (!dryRun) {
         main = to;
@@ -252,6 +280,7 @@ export async function startStubDaemon(
       return {
         applied: !dryRun,
         dryRun,
+        outcome: dryRun ? ('plan' as const) : ('done' as const),
         message: dryRun ? `switchover ${from} → ${to}: dry run` : `${to} is the main (epoch ${epoch})`,
         from,
         to,
@@ -264,6 +293,7 @@ export async function startStubDaemon(
 
   const server = createServer({
     listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
     registry,
     adminToken: token,
     getStatus: () => stubStatus(snapshot(), main, epoch),
@@ -272,10 +302,13 @@ export async function startStubDaemon(
     logger,
   });
   metrics.setReady(false);
-  const { port } = await server.listen();
+  const { port, admin: adminAt } = await server.listen();
+  const adminPort = adminAt?.port ?? 0;
   return {
     url: `http://127.0.0.1:${port}`,
     addr: `127.0.0.1:${port}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    adminAddr: `127.0.0.1:${adminPort}`,
     server,
     overrides,
     calls,

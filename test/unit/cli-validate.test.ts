@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runValidate } from '../../src/cli/validate.js';
+import { runValidate } from '../../src/cli/validate-run.js';
 import { EXAMPLE } from '../support/engine.js';
 
 /** `switchyard validate` as a function (issue 9.8): what an operator reads, and the exit code. */

@@ -123,7 +123,9 @@ describe('promotion', () => {
 
   it('refuses a replica that is down or not a replica', () => {
     expect(plan({ down: [...MAIN_DOWN, 'r2.database.apim'] }).actions).toEqual([]);
-    expect(plan({ down: MAIN_DOWN, database: { 'r2.shared': { role: 'primary' } } }).actions).toEqual([]);
+    expect(
+      plan({ down: MAIN_DOWN, database: { 'r2.shared': { role: 'primary', writable: false } } }).actions,
+    ).toEqual([]);
   });
 
   it('does not promote on a partial loss of the main', () => {

@@ -58,6 +58,7 @@ describe('server error mapping and token source', () => {
   async function start(adminToken: string | (() => string | undefined), freeze: () => Promise<unknown>) {
     const server = createServer({
       listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
       registry: new Registry(),
       adminToken,
       getStatus: failing(new Error('status exploded')) as never,
@@ -71,12 +72,15 @@ describe('server error mapping and token source', () => {
         switchover: failing(new Error('x')) as never,
       },
     });
-    const { port } = await server.listen();
-    return { server, url: `http://127.0.0.1:${port}` };
+    const { port, admin } = await server.listen();
+    return { server, url: `http://127.0.0.1:${admin?.port}`, readUrl: `http://127.0.0.1:${port}` };
   }
 
   it('an unexpected error → 500 with a generic message; a SwitchyardError → 500 with its code', async () => {
-    const { server, url } = await start('t', failing(new Error('connect to postgres://u:pw@db failed')));
+    const { server, url, readUrl } = await start(
+      't',
+      failing(new Error('connect to postgres://u:pw@db failed')),
+    );
     const r = await request(`${url}/v1/admin/freeze`, {
       method: 'POST',
       headers: { authorization: 'Bearer t' },
@@ -85,7 +89,7 @@ describe('server error mapping and token source', () => {
     const body = (await r.body.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('INTERNAL');
     expect(body.error.message).not.toContain('pw');
-    const s = await request(`${url}/v1/status`);
+    const s = await request(`${readUrl}/v1/status`);
     expect(s.statusCode).toBe(500);
     await s.body.text();
     await server.close();
@@ -167,5 +171,88 @@ describe('server error mapping and token source', () => {
     await expect(second.listen()).rejects.toThrow(/EADDRINUSE/);
     await second.close();
     await server.close();
+  });
+});
+
+describe('two listeners and named admin tokens', () => {
+  const ok = async () => ({
+    changed: true,
+    message: 'ok',
+    overrides: { drained: [], frozen: false, routes: {} },
+  });
+  const handlers = (seen: string[]) => ({
+    drain: async (region: string, actor: { by: string; reason?: string }) => {
+      seen.push(`${region} by ${actor.by}: ${actor.reason ?? '-'}`);
+      return ok();
+    },
+    undrain: ok,
+    freeze: ok,
+    unfreeze: ok,
+    failover: ok as never,
+    switchover: ok as never,
+  });
+
+  it('the caller identity is the name of the matching token; each listener serves only its own paths', async () => {
+    const seen: string[] = [];
+    const server = createServer({
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      registry: new Registry(),
+      adminTokens: () => [
+        { name: 'alice', token: 'alice-secret' },
+        { name: 'bob', token: 'bob-secret' },
+      ],
+      getStatus: () => ({}) as never,
+      getReadiness: () => ({ ready: true }),
+      admin: handlers(seen) as never,
+    });
+    const { port, admin } = await server.listen();
+    try {
+      const post = async (base: number | undefined, token: string, body: unknown) => {
+        const r = await request(`http://127.0.0.1:${base}/v1/admin/drain`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: r.statusCode, body: (await r.body.json()) as { error?: { message: string } } };
+      };
+      expect((await post(admin?.port, 'bob-secret', { region: 'r3', reason: 'patching' })).status).toBe(200);
+      expect((await post(admin?.port, 'alice-secret', { region: 'r4' })).status).toBe(200);
+      expect((await post(admin?.port, 'carol-secret', { region: 'r4' })).status).toBe(401);
+      expect(seen).toEqual(['r3 by bob: patching', 'r4 by alice: -']);
+      // The read-only listener has no admin API, and says where it is.
+      const onRead = await post(port, 'alice-secret', { region: 'r4' });
+      expect(onRead.status).toBe(404);
+      expect(onRead.body.error?.message).toContain('the admin API is on its own listener (admin.listen');
+      // The admin listener serves no reads.
+      const r = await request(`http://127.0.0.1:${admin?.port}/v1/status`);
+      expect(r.statusCode).toBe(404);
+      expect(await r.body.text()).toContain('reads are on the read-only listener');
+      expect(seen).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a non-loopback admin listener without the explicit opt-in, naming the setting', () => {
+    const make = (allow: boolean) =>
+      createServer({
+        listen: '127.0.0.1:0',
+        adminListen: '0.0.0.0:0',
+        adminAllowNonLoopback: allow,
+        registry: new Registry(),
+        getStatus: () => ({}) as never,
+        getReadiness: () => ({ ready: true }),
+        admin: handlers([]) as never,
+      });
+    expect(() => make(false)).toThrow(/admin\.listen: 0\.0\.0\.0:0 is not a loopback address/);
+    try {
+      make(false);
+    } catch (e) {
+      expect((e as InstanceType<typeof SwitchyardError>).details.join('\n')).toContain(
+        'admin.allowNonLoopback: true',
+      );
+    }
+    expect(() => make(true)).not.toThrow();
   });
 });

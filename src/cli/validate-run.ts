@@ -1,0 +1,64 @@
+/** The body of `switchyard validate`, loaded only when the command runs (the CLI starts fast). */
+
+import { checkConfig, parseConfigYaml, readConfigFile } from '../config/load.js';
+import { adminSettings } from '../server/admin-config.js';
+import { buildTopology } from '../topology/build.js';
+import { isSwitchyardError } from '../util/errors.js';
+import { EXIT } from './exit-codes.js';
+
+/** Where the command writes; process.stdout/stderr in the CLI, strings in tests. */
+export interface ValidateIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface ValidateOptions {
+  quiet?: boolean;
+}
+
+/**
+ * `switchyard validate <config>` as a function: reads, parses and checks the file, prints a
+ * one-line summary (stdout) and the warnings (stderr), or every error with its path (stderr).
+ * Returns the exit code: 0 valid, 1 invalid or unreadable. Usage errors (2) are commander's.
+ */
+export function runValidate(path: string, opts: ValidateOptions, io: ValidateIo): number {
+  let raw: unknown;
+  try {
+    raw = parseConfigYaml(readConfigFile(path), path);
+  } catch (e) {
+    if (!isSwitchyardError(e)) throw e;
+    io.stderr(`${e.code}: ${e.message}\n`);
+    for (const line of e.details) io.stderr(`  ${line}\n`);
+    return EXIT.INVALID;
+  }
+  const { config, errors, warnings } = checkConfig(raw);
+  const warningLines = warnings.map((w) => `warning: ${w.path}: ${w.message}\n`);
+  if (!config || errors.length > 0) {
+    io.stderr(`CONFIG_INVALID: ${path}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
+    for (const line of errors) io.stderr(`  ${line}\n`);
+    for (const w of warningLines) io.stderr(w);
+    return EXIT.INVALID;
+  }
+  const t = buildTopology(config);
+  // Deprecations (director.adminToken) are warnings like the cross-checks'.
+  for (const w of adminSettings(config).warnings) {
+    warnings.push(w);
+    warningLines.push(`warning: ${w.path}: ${w.message}\n`);
+  }
+  for (const w of warningLines) io.stderr(w);
+  if (!opts.quiet) {
+    const roles = t.regions.map((r) => `${r.id}(${r.role})`).join(' ');
+    const checks = Object.values(config.regions).reduce(
+      (n, r) =>
+        n +
+        (r.gateway?.checks.length ?? 0) +
+        (r.keyManager?.checks.length ?? 0) +
+        Object.keys(r.databases ?? {}).length,
+      0,
+    );
+    io.stdout(
+      `${path}: valid — ${t.regions.length} regions ${roles}, ${checks} probe targets, ${t.records.length} records, dns ${config.dns.provider}, promotion ${config.policy.promotion.mode}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''}\n`,
+    );
+  }
+  return EXIT.OK;
+}

@@ -140,7 +140,9 @@ export function register(program: Command, ctx: CliContext): void {
 
 /** "port in use" with the flag that moves it; anything else as it is. */
 function portHint(e: unknown, what: string, flag: string): string {
-  const code = (e as NodeJS.ErrnoException).code;
+  // The daemon reports LISTEN_FAILED with the socket error as its cause; the world's server, the error itself.
+  const cause = e instanceof Error && e.cause !== undefined ? e.cause : e;
+  const code = (cause as NodeJS.ErrnoException).code;
   const message = e instanceof Error ? e.message : String(e);
   if (code === 'EADDRINUSE')
     return `${what} is already in use (another demo or daemon running?); choose another with ${flag}`;

@@ -223,7 +223,7 @@ describe('status says what DNS serves', () => {
       10_000,
       'r3 and r4 back in DNS',
     );
-    // Once nothing moves, applies go on every second but the last change stays where it was.
+    // Once nothing moves, the last change stays where it was (whatever no-op reconciles run).
     let first = (await d.status()).dns;
     let later = first;
     for (let i = 0; i < 5; i++) {
@@ -235,7 +235,6 @@ describe('status says what DNS serves', () => {
     expect(first.lastChangeAt).not.toBeNull();
     expect(first.lastReadAt).not.toBeNull();
     expect(later.lastChangeAt).toBe(first.lastChangeAt);
-    expect(Date.parse(later.lastApplyAt ?? '')).toBeGreaterThan(Date.parse(first.lastApplyAt ?? ''));
     const text = (await cli(['status'], { env: d.env(null) })).stdout;
     expect(text).toMatch(/dns: file, last change [2-9]s ago, last read \d+s ago/);
   });

@@ -17,6 +17,7 @@ import { bearerToken, tokenMatches } from './auth.js';
 import { MAX_BODY_BYTES, readBody } from './body.js';
 import { parseListen } from './listen-address.js';
 import type { StatusDocument } from './status.js';
+import { serveStatusPage } from './status-page.js';
 
 export interface Readiness {
   ready: boolean;
@@ -142,6 +143,7 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
   }
 
   const routes: Record<string, Route> = {
+    '/': { methods: READ_METHODS, handler: serveStatusPage },
     '/metrics': {
       methods: READ_METHODS,
       handler: async (_req, res) => {

@@ -282,12 +282,16 @@ export class Daemon {
    */
   private async startDns(log: Logger): Promise<void> {
     const first = this.dns.start();
+    let slow: ReturnType<Clock['setTimeout']> | undefined;
+    // Cleared once DNS answers: an armed timer would keep a stopped daemon's process alive.
     const waited = await Promise.race([
       first.then(() => 'read' as const),
-      new Promise<'slow'>((r) =>
-        this.clock.setTimeout(() => r('slow'), this.opts.dnsStartTimeoutMs ?? 15_000),
-      ),
-    ]);
+      new Promise<'slow'>((r) => {
+        slow = this.clock.setTimeout(() => r('slow'), this.opts.dnsStartTimeoutMs ?? 15_000);
+      }),
+    ]).finally(() => {
+      if (slow !== undefined) this.clock.clearTimeout(slow);
+    });
     if (waited === 'slow') {
       log.warn(
         { event: 'dns-start', reason: 'live DNS not read yet' },

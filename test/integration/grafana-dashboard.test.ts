@@ -147,6 +147,7 @@ describe('deploy/grafana/switchyard.json', () => {
     for (const p of panels) {
       expect(p.gridPos, p.title).toBeDefined();
       if (p.type === 'row') continue;
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template
       expect(p.datasource?.uid, p.title).toBe('${datasource}');
       expect(p.targets?.length ?? 0, p.title).toBeGreaterThan(0);
       if (p.repeat) expect(vars.has(p.repeat), p.title).toBe(true);

@@ -37,6 +37,7 @@ ENV NODE_ENV=production \
   SWITCHYARD_HEALTHCHECK_URL=http://127.0.0.1:9464/healthz
 WORKDIR /opt/switchyard
 COPY package.json package-lock.json ./
+# --ignore-scripts: no production dependency needs its install script (protobufjs's only warns).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 # dist/ needs package.json ("type": "module") and node_modules/, both above; nothing else.
 COPY --from=build /src/dist ./dist

@@ -41,6 +41,8 @@ interface Def {
   keyType?: Schema;
   valueType?: Schema;
   options?: Schema[];
+  left?: Schema;
+  right?: Schema;
   entries?: Record<string, string | number>;
   values?: unknown[];
   getter?: () => Schema;
@@ -164,6 +166,8 @@ function typeName(s: Schema, depth = 0): string {
       return 'object';
     case 'union':
       return (d.options ?? []).map((o) => typeName(o, depth + 1)).join(', or ');
+    case 'intersection':
+      return 'object';
     default:
       return d.type;
   }
@@ -295,8 +299,9 @@ function children(core: Schema, path: string, rows: Row[], seen: Set<Schema>, do
   } else if (d.type === 'array' && d.element) {
     const ep = peel(d.element);
     if (hasChildren(ep.core)) children(ep.core, `${path}[]`, rows, seen, documented);
-  } else if (d.type === 'union')
-    for (const o of d.options ?? []) {
+  } else if (d.type === 'union' || d.type === 'intersection')
+    for (const o of d.type === 'union' ? (d.options ?? []) : [d.left, d.right]) {
+      if (!o) continue;
       const op = peel(o);
       if (hasChildren(op.core)) children(op.core, path, rows, seen, documented);
     }
@@ -309,6 +314,8 @@ function hasChildren(s: Schema): boolean {
   if (d.type === 'record' && d.valueType) return hasChildren(peel(d.valueType).core);
   if (d.type === 'array' && d.element) return hasChildren(peel(d.element).core);
   if (d.type === 'union') return (d.options ?? []).some((o) => hasChildren(peel(o).core));
+  if (d.type === 'intersection')
+    return [d.left, d.right].some((o) => o !== undefined && hasChildren(peel(o).core));
   return false;
 }
 

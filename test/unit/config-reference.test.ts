@@ -84,6 +84,10 @@ describe('configuration reference', () => {
       byRegion: z.record(regionId, z.strictObject({ weight: z.number().int().min(0).max(255) })),
       list: z.array(z.strictObject({ id: z.string().regex(/^[a-z]+$/, 'lower-case letters') })).min(1),
       either: z.union([z.array(regionId).min(1), z.strictObject({ split: z.record(regionId, z.number()) })]),
+      both: z.intersection(
+        z.strictObject({ left: z.boolean() }),
+        z.strictObject({ right: z.string().optional() }),
+      ),
       mode: z.enum(['on', 'off']).default('off'),
       version: z.literal(2),
       tree: tree.optional(),
@@ -126,6 +130,9 @@ describe('configuration reference', () => {
     expect(row('either')).toMatchObject({ type: 'list of region id, or object' });
     expect(row('either.split')).toMatchObject({ type: 'map of region id → number' });
     expect(row('mode')).toMatchObject({ type: '"on" | "off"', default: '"off"' });
+    expect(row('both')).toMatchObject({ type: 'object', required: true });
+    expect(row('both.left')).toMatchObject({ type: 'boolean', required: true });
+    expect(row('both.right')).toMatchObject({ type: 'string', required: false });
     expect(row('version')).toMatchObject({ type: '2', required: true });
     // A recursive schema is documented once, not forever.
     expect(row('tree.children')).toMatchObject({ type: 'list of object' });

@@ -28,7 +28,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig } from '../src/config/load.js';
 import { Daemon } from '../src/daemon/daemon.js';
-import type { DatabaseProbeFactory } from '../src/daemon/probes.js';
+import type { ProbeFactory } from '../src/daemon/ports.js';
+import { realProbeFactory } from '../src/daemon/probes.js';
 import { MemoryDnsProvider } from '../src/dns/memory.js';
 import type { ApplyResult, DnsProvider, WeightedSet } from '../src/dns/types.js';
 import type { HealthTarget } from '../src/health/targets.js';
@@ -202,24 +203,27 @@ class TimedProvider extends MemoryDnsProvider implements DnsProvider {
 
 /** Databases are not what this measures: a stand-in probe reports r1's primary and r2's replica healthy. */
 const db = { apim: { engine: 'postgres', host: '127.0.0.1', database: 'apim', user: 'bench' } };
-const databaseProbe: DatabaseProbeFactory = (target) => ({
-  async run(): Promise<DatabaseProbeResult> {
-    const primary = target.region === 'r1';
-    return {
-      ok: true,
-      at: Date.now(),
-      latencyMs: 1,
-      detail: primary ? 'primary, writable' : 'replica, streaming',
-      engine: 'postgres',
-      role: primary ? 'primary' : 'replica',
-      writable: primary,
-      lagSeconds: 0,
-      lagBytes: 0,
-      ...(primary ? {} : { streaming: true }),
-    };
-  },
-  async close() {},
-});
+const probe: ProbeFactory = (target, clock) =>
+  target.database
+    ? {
+        async run(): Promise<DatabaseProbeResult> {
+          const primary = target.region === 'r1';
+          return {
+            ok: true,
+            at: clock.monotonic(),
+            latencyMs: 1,
+            detail: primary ? 'primary, writable' : 'replica, streaming',
+            engine: 'postgres',
+            role: primary ? 'primary' : 'replica',
+            writable: primary,
+            lagSeconds: 0,
+            lagBytes: 0,
+            ...(primary ? {} : { streaming: true }),
+          };
+        },
+        async close() {},
+      }
+    : realProbeFactory(target, clock);
 
 function rawConfig(dir: string, gw: Record<string, Gateway>, dns: Record<string, unknown>) {
   const check = (g: Gateway) => ({
@@ -346,7 +350,7 @@ async function dnsRound(): Promise<DnsRound> {
     config,
     logger,
     listen: '127.0.0.1:0',
-    databaseProbe,
+    probe,
     ...(dnsProvider ? { dnsProvider } : {}),
   });
   await daemon.start();

@@ -79,14 +79,48 @@ const NAMED: [Schema, string, ((v: unknown) => string)?][] = [
   [share, 'share'],
 ];
 
-function named(s: Schema): { name: string; format?: (v: unknown) => string } | undefined {
+type Named = { name: string; format?: (v: unknown) => string };
+const behaviourCache = new WeakMap<Schema, Named | null>();
+
+function named(s: Schema): Named | undefined {
   const d = defOf(s);
   for (const [schema, name, format] of NAMED) {
     const nd = defOf(schema);
     if (s === schema || (d.type === 'pipe' && nd.type === 'pipe' && d.in === nd.in))
       return { name, ...(format ? { format } : {}) };
   }
-  return undefined;
+  return d.type === 'pipe' ? (byBehaviour(s) ?? undefined) : undefined;
+}
+
+/**
+ * A transform built per use (a duration or size with its own bounds, e.g. `durationIn(1s, 1h)`)
+ * is not the shared schema, so it is recognised by what it does: it turns "1s" into 1000, or
+ * "1KiB" into 1024. Several samples, because bounds reject some.
+ */
+function byBehaviour(s: Schema): Named | null {
+  const cached = behaviourCache.get(s);
+  if (cached !== undefined) return cached;
+  const turns = (samples: [string, number][]) => samples.some(([text, n]) => s.safeParse(text).data === n);
+  const durationFormat = NAMED[0]?.[2];
+  const sizeFormat = NAMED[1]?.[2];
+  const result: Named | null = turns([
+    ['100ms', 100],
+    ['1s', 1_000],
+    ['1m', 60_000],
+    ['1h', 3_600_000],
+    ['1d', 86_400_000],
+  ])
+    ? { name: 'duration', ...(durationFormat ? { format: durationFormat } : {}) }
+    : turns([
+          ['1B', 1],
+          ['1KiB', 1_024],
+          ['1MiB', 1_048_576],
+          ['1GiB', 1_073_741_824],
+        ])
+      ? { name: 'size', ...(sizeFormat ? { format: sizeFormat } : {}) }
+      : null;
+  behaviourCache.set(s, result);
+  return result;
 }
 
 /** Peels optional/default/prefault/nullable/readonly/lazy layers, noting what they say. */

@@ -1,5 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AlertKind, EngineState, HealthView, Overrides, Plan, Status } from './decide/types.js';
+import {
+  ALERT_KINDS,
+  type Alert,
+  type EngineState,
+  type HealthView,
+  type Overrides,
+  type Plan,
+  type Status,
+} from './decide/types.js';
 import type { ProbeResult } from './probe/types.js';
 import { type Topology, TRAFFIC_CLASSES } from './topology/types.js';
 import { type Clock, systemClock } from './util/clock.js';
@@ -33,16 +41,6 @@ export type ErrorKind = ErrorCode | 'internal';
 const ACTION_TYPES: readonly ActionType[] = ['promote', 'fence', 'dns'];
 const ACTION_OUTCOMES: readonly ActionOutcome[] = ['done', 'failed', 'abandoned'];
 const DECISION_OUTCOMES: readonly DecisionOutcome[] = ['changed', 'unchanged', 'frozen'];
-const ALERT_KINDS: readonly AlertKind[] = [
-  'panic',
-  'frozen',
-  'no-candidate',
-  'split-brain',
-  'awaiting-approval',
-  'promotion-blocked',
-  'promotion-pending',
-  'main-unavailable',
-];
 
 /** Label values known from the configuration, used to initialise series to 0. */
 export interface KnownLabels {
@@ -73,6 +71,10 @@ export interface CoreMetrics {
   countAction(type: ActionType, outcome: ActionOutcome): void;
   countError(kind: ErrorKind): void;
   setReady(ready: boolean): void;
+  /** Active alerts by kind: the engine's and the daemon's own. */
+  setAlerts(alerts: readonly Alert[]): void;
+  /** 1 while the state cannot be saved (nothing is applied meanwhile). */
+  setStateUnwritable(on: boolean): void;
 }
 
 export function statusValue(status: Status): number {
@@ -198,6 +200,12 @@ export function createCoreMetrics(
     registers,
   });
 
+  const stateUnwritable = new Gauge({
+    name: 'switchyard_state_unwritable',
+    help: 'Whether the last attempt to save the state failed (nothing is applied until a save succeeds): 1 yes, 0 no.',
+    registers,
+  });
+
   // Closed label sets start at 0 regardless of configuration.
   for (const o of DECISION_OUTCOMES) decisions.inc({ outcome: o }, 0);
   for (const t of ACTION_TYPES) for (const o of ACTION_OUTCOMES) actions.inc({ type: t, outcome: o }, 0);
@@ -207,6 +215,7 @@ export function createCoreMetrics(
   promotionPending.set(0);
   frozen.set(0);
   ready.set(0);
+  stateUnwritable.set(0);
 
   let regionIds: string[] = [];
 
@@ -256,8 +265,11 @@ export function createCoreMetrics(
       lastDecision.set(clock.wall() / 1000);
       for (const [region, classes] of Object.entries(plan.serving))
         for (const [c, on] of Object.entries(classes)) serving.set({ region, class: c }, on ? 1 : 0);
+      metrics.setAlerts(plan.alerts);
+    },
+    setAlerts(list) {
       const counts = new Map<string, number>(ALERT_KINDS.map((k) => [k, 0]));
-      for (const a of plan.alerts) counts.set(a.kind, (counts.get(a.kind) ?? 0) + 1);
+      for (const a of list) counts.set(a.kind, (counts.get(a.kind) ?? 0) + 1);
       for (const [kind, n] of counts) alerts.set({ kind }, n);
     },
     setState(state) {
@@ -281,6 +293,9 @@ export function createCoreMetrics(
     },
     setReady(on) {
       ready.set(on ? 1 : 0);
+    },
+    setStateUnwritable(on) {
+      stateUnwritable.set(on ? 1 : 0);
     },
   };
   metrics.init(known);

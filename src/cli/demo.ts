@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Level } from 'pino';
 import { Daemon } from '../daemon/daemon.js';
+import { realProbeFactory } from '../daemon/probes.js';
 import { demoConfig } from '../demo/demo-config.js';
 import { DemoWorld } from '../demo/world.js';
 import { createLogger } from '../log.js';
@@ -32,7 +33,8 @@ export function register(program: Command): void {
       const daemon = new Daemon({
         config,
         logger: createLogger({ level: opts.logLevel as Level }),
-        databaseProbe: (t) => world.database(t.region, t.name).probe(),
+        probe: (t, clock) =>
+          t.database ? world.database(t.region, t.name).probe() : realProbeFactory(t, clock),
         promoter: (region, key) => world.database(region, key).promoter(),
       });
       const addr = await daemon.start();

@@ -35,13 +35,22 @@ export function register(program: Command): void {
         });
         await daemon.start();
       } catch (e) {
-        if (!isSwitchyardError(e)) throw e;
-        logger.fatal({ event: 'fatal', code: e.code, details: e.details }, e.message);
-        process.stderr.write(`switchyard: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
-        process.exitCode = EXIT.INVALID;
+        // start() has already stopped whatever it had started: nothing is left running.
+        const code = isSwitchyardError(e) ? e.code : 'internal';
+        const details = isSwitchyardError(e) ? e.details : [];
+        const message = e instanceof Error ? e.message : String(e);
+        logger.fatal({ event: 'fatal', code, details, err: e }, message);
+        process.stderr.write(`switchyard: ${message}\n${details.map((d) => `  ${d}\n`).join('')}`);
+        process.exitCode = isSwitchyardError(e) ? EXIT.INVALID : EXIT.DAEMON_ERROR;
         return;
       }
       await new Promise<void>((resolve) => {
+        void daemon.fatal.then((e) => {
+          logger.fatal({ event: 'fatal', code: e.code, details: e.details }, e.message);
+          process.stderr.write(`switchyard: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
+          process.exitCode = EXIT.INVALID;
+          void daemon.stop('fatal').finally(resolve);
+        });
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
           if (stopping) {

@@ -1,7 +1,68 @@
 import { z } from 'zod';
-import { parseDuration, parseSize } from '../util/duration.js';
+import { MAX_TIMER_MS } from '../util/clock.js';
+import { formatBytes, formatDuration, parseDuration, parseSize } from '../util/duration.js';
 
-/** "500ms" | "2s" | "5m" | "1h" → milliseconds. */
+export const SECOND = 1_000;
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+
+/** "100ms–1h": a bound as the reference and the error messages write it. */
+export function durationRange(min: number, max: number): string {
+  return `${formatDuration(min)}–${formatDuration(max)}`;
+}
+
+/** Why a bound exists, in a few words, for the error message ("a probe more often floods the target"). */
+export interface BoundReasons {
+  min?: string;
+  max?: string;
+}
+
+/**
+ * A duration with bounds, compiled to milliseconds. Nothing in switchyard's configuration may be
+ * longer than a timer can hold (2^31−1 ms, about 24.8 days: past it setTimeout fires at once).
+ * The message names the bound and why it is there; the path is added by the caller.
+ */
+export function durationIn(min: number, max: number, why: BoundReasons = {}) {
+  const upper = Math.min(max, MAX_TIMER_MS);
+  return z
+    .string({ error: 'expected a duration such as "500ms", "2s", "5m" or "1h"' })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}" is not a duration; write it like "500ms", "2s", "5m" or "1h"`,
+        });
+        return z.NEVER;
+      }
+      if (ms < min || ms > upper) {
+        const low = ms < min;
+        const reason = low ? why.min : why.max;
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}" is too ${low ? 'short' : 'long'}: ${low ? `at least ${formatDuration(min)}` : `at most ${formatDuration(upper)}`} (${durationRange(min, upper)})${reason ? `: ${reason}` : ''}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+/** A size with bounds, compiled to bytes. */
+export function sizeIn(min: number, max: number, why: BoundReasons = {}) {
+  return size.superRefine((n, ctx) => {
+    if (n >= min && n <= max) return;
+    const low = n < min;
+    const reason = low ? why.min : why.max;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${formatBytes(n)} is too ${low ? 'small' : 'large'}: ${low ? `at least ${formatBytes(min)}` : `at most ${formatBytes(max)}`}${reason ? `: ${reason}` : ''}`,
+    });
+  });
+}
+
+/** "500ms" | "2s" | "5m" | "1h" → milliseconds, unbounded (scenarios); the configuration uses durationIn. */
 export const duration = z
   .string({ error: 'expected a duration such as "500ms", "2s", "5m" or "1h"' })
   .transform((text, ctx) => {

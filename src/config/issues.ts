@@ -34,14 +34,21 @@ export function formatZodIssues(
   return [...new Set(lines)];
 }
 
+/** Needs issues parsed with `reportInput: true`, so that a missing value can be told from a wrong one. */
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `required (${issue.expected})`;
+  if (issue.code === 'invalid_key' && issue.issues.length > 0)
+    return `invalid key: ${issue.issues.map((i) => i.message).join('; ')}`;
+  if (issue.code === 'invalid_type')
+    return issue.input === undefined
+      ? `required (${issue.expected})`
+      : issue.message.replace(/^Invalid input: /, '');
   if (issue.code === 'invalid_value' && 'values' in issue)
     return `${issue.message.replace(/^Invalid option: /, '')}`.replace(/^expected one of/, 'expected one of');
   return issue.message;
 }
 
-function closest(word: string, candidates: string[]): string | undefined {
+/** The candidate closest to `word` (edit distance), if close enough to be a likely typo. */
+export function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Number.POSITIVE_INFINITY;
   for (const c of candidates) {

@@ -1,11 +1,46 @@
 import { z } from 'zod';
-import { dnsName, duration, hostPort, regionId, secretRef, share, size, weight } from './fields.js';
+import {
+  DAY,
+  dnsName,
+  durationIn,
+  HOUR,
+  hostPort,
+  MINUTE,
+  regionId,
+  SECOND,
+  secretRef,
+  sizeIn,
+  weight,
+} from './fields.js';
 
 /**
  * The configuration file's schema. Every object is strict: an unknown key is an error, because a
  * typo ("recoverAftr") that silently falls back to a default changes failover behaviour.
  * Durations and sizes are compiled to milliseconds and bytes here, once.
+ *
+ * Every duration, ratio and size has bounds. Values that cannot work are errors naming the path
+ * (here, or in crosscheck.ts when the bound involves another field); values that work but are
+ * risky are warnings (crosscheck.ts). Each field's description states its bounds, because the
+ * configuration reference (docs/configuration.md) is generated from these descriptions.
  */
+
+const MiB = 1_048_576;
+
+/** Probe timing: shared by the `probes` defaults, each check and each database. */
+const probeInterval = durationIn(100, HOUR, {
+  min: 'a probe more often than every 100ms floods the target and the director',
+  max: 'evidence older than an hour says nothing about now',
+});
+const probeTimeout = durationIn(10, 5 * MINUTE, {
+  min: 'no probe can answer in less than 10ms; 0 would fail every probe',
+  max: 'a probe that may take longer than 5m detects nothing in time',
+});
+const INTERVAL_TEXT = 'time between two probes of a target; 100ms–1h';
+const TIMEOUT_TEXT =
+  'bound of one probe; 10ms–5m, and shorter than the interval (error); a run past it counts as a failure';
+const RISE_TEXT = 'consecutive successes before a target is up; 1–100';
+const FALL_TEXT = 'consecutive failures before a target is down; 1–100';
+const riseFall = z.number().int().min(1).max(100);
 
 const tlsOptions = z.strictObject({
   ca: z.string().optional().describe('path to a PEM bundle of CAs to trust'),
@@ -16,10 +51,10 @@ const tlsOptions = z.strictObject({
 });
 
 const probeTiming = {
-  interval: duration.optional(),
-  timeout: duration.optional(),
-  rise: z.number().int().min(1).max(100).optional(),
-  fall: z.number().int().min(1).max(100).optional(),
+  interval: probeInterval.optional().describe(`${INTERVAL_TEXT}; default: probes.interval`),
+  timeout: probeTimeout.optional().describe(`${TIMEOUT_TEXT}; default: probes.timeout`),
+  rise: riseFall.optional().describe(`${RISE_TEXT}; default: probes.rise`),
+  fall: riseFall.optional().describe(`${FALL_TEXT}; default: probes.fall`),
 };
 
 const httpCheck = z.strictObject({
@@ -28,7 +63,11 @@ const httpCheck = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   bearerToken: secretRef.optional(),
   body: z.string().optional(),
-  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+  expectStatus: z
+    .array(z.number().int().min(100).max(599).describe('an HTTP status code; 100–599'))
+    .min(1)
+    .default([200])
+    .describe('statuses that count as up; each 100–599; default [200]'),
   bodyMatch: z.string().min(1).optional(),
   bodyRegex: z
     .string()
@@ -42,13 +81,15 @@ const httpCheck = z.strictObject({
       }
     }, 'not a valid regular expression')
     .optional(),
-  maxBodyBytes: size.optional(),
+  maxBodyBytes: sizeIn(1, 16 * MiB, { max: 'a health check body is small; more only costs memory' })
+    .optional()
+    .describe('bytes of the body read for bodyMatch/bodyRegex; 1B–16MiB; default: probes.maxBodyBytes'),
   tls: tlsOptions.optional(),
 });
 
 const tcpCheck = z.strictObject({
   host: z.string().min(1),
-  port: z.number().int().min(1).max(65535),
+  port: z.number().int().min(1).max(65535).describe('TCP port; 1–65535'),
 });
 
 const check = z
@@ -65,32 +106,53 @@ const check = z
   });
 
 const component = z.strictObject({
-  minHealthy: z.number().int().min(1).default(1),
+  minHealthy: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe(
+      'checks that must be up for the component to be up; 1–the number of checks (error above); default 1',
+    ),
   checks: z.array(check).min(1, 'a component needs at least one check'),
 });
 
 const database = z.strictObject({
   engine: z.enum(['postgres', 'mysql', 'mariadb']),
   host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).optional(),
+  port: z.number().int().min(1).max(65535).optional().describe('1–65535; default: the engine’s (5432, 3306)'),
   database: z.string().min(1),
   user: z.string().min(1),
   password: secretRef.optional(),
   tls: tlsOptions.optional(),
-  connectTimeout: duration.default(3_000),
-  statementTimeout: duration.default(5_000),
+  connectTimeout: durationIn(100, 2 * MINUTE)
+    .default(3_000)
+    .describe('bound of connecting (TCP, TLS, authentication); 100ms–2m; default 3s'),
+  statementTimeout: durationIn(100, 10 * MINUTE)
+    .default(5_000)
+    .describe('bound of each status query and of each step of a fence or promotion; 100ms–10m; default 5s'),
   heartbeatTable: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'a table name, optionally schema-qualified')
     .default('switchyard_heartbeat'),
   hardFence: z
-    .strictObject({ command: z.array(z.string()).min(1), timeout: duration.default(30_000) })
+    .strictObject({
+      command: z.array(z.string()).min(1),
+      timeout: durationIn(SECOND, 10 * MINUTE)
+        .default(30_000)
+        .describe('bound of the hard-fence command; 1s–10m; default 30s'),
+    })
     .optional()
     .describe('a command that stops the old primary or cuts its network, run after the SQL fence'),
   ...probeTiming,
 });
 
-const split = z.strictObject({ split: z.record(regionId, weight.min(1, 'split weights are 1–255')) });
+const split = z.strictObject({
+  split: z.record(
+    regionId,
+    weight.min(1, 'split weights are 1–255').describe('share of the traffic for this region; 1–255'),
+  ),
+});
 const fallback = z.union([z.array(regionId).min(1), split], {
   error: 'expected a list of regions in order of preference, or { split: { region: weight } }',
 });
@@ -118,7 +180,10 @@ const recordTarget = z
   .strictObject({
     values: z.array(z.string().min(1)).min(1).optional(),
     alias: aliasTarget.optional(),
-    weight: weight.min(1, 'a serving weight of 0 would never serve; use 1–255').default(100),
+    weight: weight
+      .min(1, 'a serving weight of 0 would never serve; use 1–255')
+      .default(100)
+      .describe('Route 53 weight while this target serves; 1–255; default 100'),
     setIdentifier: z.string().min(1).max(128).optional(),
   })
   .superRefine((t, ctx) => {
@@ -131,7 +196,11 @@ const record = z.strictObject({
   class: z.enum(['api', 'auth', 'management']),
   home: regionId.optional(),
   type: z.enum(['A', 'AAAA', 'CNAME']).default('A'),
-  ttl: duration.default(60_000),
+  ttl: durationIn(SECOND, DAY, { min: 'Route 53 TTLs are whole seconds' })
+    .default(60_000)
+    .describe(
+      'TTL of the record sets; 1s–1d; default 60s; above 5m is a warning (resolvers keep the old answer that long after a failover)',
+    ),
   targets: z.record(regionId, recordTarget),
 });
 
@@ -140,11 +209,35 @@ const route53 = z.strictObject({
   region: z.string().default('us-east-1'),
   endpoint: z.url().optional().describe('for emulators and tests'),
   assumeRoleArn: z.string().optional(),
-  maxRequestsPerSecond: z.number().positive().max(100).default(5),
+  maxRequestsPerSecond: z
+    .number()
+    .min(0.1, 'at least 0.1 request/s: slower cannot move a deployment in time')
+    .max(100)
+    .default(5)
+    .describe(
+      "client-side limit of Route 53 API calls; 0.1–100 per second; default 5 (Route 53's account limit)",
+    ),
   createMissing: z.boolean().default(false),
-  pollInterval: duration.default(2_000),
-  syncTimeout: duration.default(120_000),
-  maxRetries: z.number().int().min(0).max(20).default(6),
+  pollInterval: durationIn(100, MINUTE)
+    .default(2_000)
+    .describe('GetChange polling until INSYNC; 100ms–1m; default 2s'),
+  syncTimeout: durationIn(10 * SECOND, HOUR)
+    .default(120_000)
+    .describe(
+      'stop polling GetChange (and warn) after this long; 10s–1h; default 2m; not longer than pollInterval is a warning',
+    ),
+  maxRetries: z
+    .number()
+    .int()
+    .min(0)
+    .max(20)
+    .default(6)
+    .describe('retries of one API call (throttling, 5xx, network errors, timeouts); 0–20; default 6'),
+  requestTimeout: durationIn(SECOND, 2 * MINUTE)
+    .default(10_000)
+    .describe(
+      'bound of each attempt of each Route 53 API call (connect, send, answer); 1s–2m; default 10s; an attempt past it is aborted and retried with backoff',
+    ),
 });
 
 export const configSchema = z.strictObject({
@@ -154,7 +247,13 @@ export const configSchema = z.strictObject({
       id: z.string().min(1).default('switchyard'),
       listen: hostPort.default('127.0.0.1:9464'),
       adminToken: secretRef.optional(),
-      observers: z.number().int().min(1).default(1).describe('independent observers voting on health'),
+      observers: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .default(1)
+        .describe('independent observers voting on health; 1–100; default 1'),
     })
     .prefault({}),
   state: z
@@ -177,27 +276,72 @@ export const configSchema = z.strictObject({
     .prefault({}),
   probes: z
     .strictObject({
-      interval: duration.default(5_000),
-      timeout: duration.default(2_000),
-      jitter: share.default(0.1),
-      rise: z.number().int().min(1).max(100).default(2),
-      fall: z.number().int().min(1).max(100).default(3),
-      maxBodyBytes: size.default(65_536),
+      interval: probeInterval.default(5_000).describe(`${INTERVAL_TEXT}; default 5s`),
+      timeout: probeTimeout.default(2_000).describe(`${TIMEOUT_TEXT}; default 2s`),
+      jitter: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.1)
+        .describe(
+          'share of the interval by which each gap between probes varies; 0–1; default 0.1; above 0.5 is a warning (probes may bunch up)',
+        ),
+      rise: riseFall.default(2).describe(`${RISE_TEXT}; default 2`),
+      fall: riseFall.default(3).describe(`${FALL_TEXT}; default 3`),
+      maxBodyBytes: sizeIn(1, 16 * MiB)
+        .default(65_536)
+        .describe('bytes of an HTTP body read for bodyMatch/bodyRegex; 1B–16MiB; default 64KiB'),
     })
     .prefault({}),
   policy: z
     .strictObject({
-      failAfter: duration.default(30_000),
-      recoverAfter: duration.default(120_000),
-      staleAfter: duration.default(30_000),
-      panicThreshold: share.default(0.5),
+      failAfter: durationIn(0, DAY)
+        .default(30_000)
+        .describe('traffic leaves a region whose component has been down this long; 0s–1d; default 30s'),
+      recoverAfter: durationIn(0, DAY)
+        .default(120_000)
+        .describe(
+          'traffic returns only after the component has been up this long; 0s–1d; default 2m; shorter than failAfter is a warning (flapping)',
+        ),
+      staleAfter: durationIn(SECOND, HOUR)
+        .default(30_000)
+        .describe(
+          'a probe result older than this is unknown, never down; 1s–1h; default 30s; must be longer than the longest gap between two results of any target, interval × (1 + jitter) + timeout (error), and should leave one more interval to spare (warning)',
+        ),
+      panicThreshold: z
+        .number()
+        .gt(0, 'must be above 0: at 0 one region looking down would freeze every change')
+        .max(1)
+        .default(0.5)
+        .describe(
+          'more than this share of the regions looking down at once trips the panic guard (nothing changes); above 0, at most 1; default 0.5; below 1/regions is a warning (one region trips it), 1 is a warning (it never trips)',
+        ),
       promotion: z
         .strictObject({
           mode: z.enum(['automatic', 'manual']).default('manual'),
-          promoteAfter: duration.default(60_000),
-          maxLagSeconds: z.number().min(0).default(10),
-          maxLagBytes: size.default(16 * 1_048_576),
-          catchUpTimeout: duration.default(30_000),
+          promoteAfter: durationIn(SECOND, DAY, {
+            min: 'promotion needs lasting evidence, never a single probe round',
+          })
+            .default(60_000)
+            .describe(
+              "every database of the main unreachable this long before the failover region is promoted; 1s–1d; default 1m; shorter than failAfter, or than fall × interval of the main's database probes, is a warning",
+            ),
+          maxLagSeconds: z
+            .number()
+            .min(0)
+            .max(86_400)
+            .default(10)
+            .describe(
+              'RPO bound in seconds of replication lag: no automatic promotion beyond it; 0–86400; default 10',
+            ),
+          maxLagBytes: sizeIn(0, Number.MAX_SAFE_INTEGER)
+            .default(16 * MiB)
+            .describe('RPO bound in bytes of WAL/binlog not yet applied; 0 or more; default 16MiB'),
+          catchUpTimeout: durationIn(SECOND, HOUR)
+            .default(30_000)
+            .describe(
+              "planned switchover: bound on the target applying the fenced primary's last position; 1s–1h; default 30s",
+            ),
         })
         .prefault({}),
     })
@@ -207,7 +351,7 @@ export const configSchema = z.strictObject({
       z.strictObject({
         region: regionId,
         cron: z.string().min(1),
-        duration: duration,
+        duration: durationIn(MINUTE, 7 * DAY).describe('how long each window lasts; 1m–7d'),
         timezone: z.string().optional(),
       }),
     )

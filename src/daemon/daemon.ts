@@ -1,14 +1,11 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { Config } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
-import { createPromoter } from '../database/index.js';
 import { createDatabaseMetrics, type DatabaseMetrics } from '../database/metrics.js';
 import type { Promoter } from '../database/types.js';
-import { decide } from '../decide/decide.js';
-import { type DecideInput, initialState, type Plan } from '../decide/types.js';
-import { createDnsMetrics, createDnsProvider, createMissingFor, DnsReconciler } from '../dns/index.js';
-import type { DesiredWeights, DnsProvider } from '../dns/types.js';
+import type { Alert, DecideInput, Plan } from '../decide/types.js';
+import { initialState } from '../decide/types.js';
+import { createDnsMetrics, createMissingFor, DnsReconciler } from '../dns/index.js';
 import { buildHealthTargets, type HealthTarget } from '../health/targets.js';
 import { HealthTracker } from '../health/tracker.js';
 import { moduleLogger } from '../log.js';
@@ -18,99 +15,89 @@ import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
 import { type CronJob, cronJob } from '../schedule/job.js';
 import { type MaintenanceSchedule, scheduleMaintenance } from '../schedule/maintenance.js';
 import { createServer, type SwitchyardServer } from '../server/index.js';
-import type { DecisionSummary } from '../server/status.js';
-import { createStateStore, freshState } from '../state/create.js';
+import type { StatusDocument } from '../server/status.js';
+import { freshState } from '../state/create.js';
 import { unfinishedIntents } from '../state/journal.js';
-import type { StateStore } from '../state/types.js';
-import { buildTopology, regionById } from '../topology/build.js';
+import { checkState } from '../state/validate.js';
+import { buildTopology } from '../topology/build.js';
 import type { RegionId, Topology } from '../topology/types.js';
-import { type Clock, systemClock } from '../util/clock.js';
+import { type Clock, sleep, withDeadline } from '../util/clock.js';
 import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import { adminHandlers } from './admin-handlers.js';
+import { composePorts } from './compose.js';
 import { DatabaseActuator, type RegionPromoters } from './database-actuator.js';
-import { type DatabaseProbeFactory, probeFor, sqlProbeFactory } from './probes.js';
+import { DecisionLog } from './decision-log.js';
+import { DirectorLoop } from './loop.js';
+import { PlanExecutor } from './plan-execution.js';
+import type { DaemonPorts, DaemonSettings } from './ports.js';
 import { StateKeeper } from './state-keeper.js';
 import { buildStatusDocument } from './status-document.js';
 import { runSwitchover } from './switchover.js';
 
-export type PromoterFactory = (
-  region: string,
-  key: string,
-  db: NonNullable<Config['regions'][string]['databases']>[string],
-) => Promoter;
+export type { ProbeFactory, PromoterFactory } from './ports.js';
 
-export interface DaemonOptions {
-  config: Config;
-  logger: Logger;
-  clock?: Clock;
-  /** `run --dry-run`: decide and log, write no DNS. */
-  dryRun?: boolean;
-  /** How often a decision runs even without a health change (ms). */
-  evaluateIntervalMs?: number;
-  /** Grace for the action in flight at shutdown (ms). */
-  shutdownGraceMs?: number;
-  /** Injection points for tests and the demo; the real implementations by default. */
-  stateStore?: StateStore;
-  dnsProvider?: DnsProvider;
-  databaseProbe?: DatabaseProbeFactory;
-  promoter?: PromoterFactory;
-  /** How long start waits for the first read of live DNS before going on without it (ms). */
-  dnsStartTimeoutMs?: number;
-  /** Overrides director.listen (tests use port 0). */
-  listen?: string;
-}
+/** Settings, a logger, and any ports to use instead of the ones the configuration names. */
+export type DaemonOptions = DaemonSettings & { logger: Logger } & Partial<Omit<DaemonPorts, 'logger'>>;
 
 type Lifecycle = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /**
- * The always-on loop: probes → health → decide → act. Decisions run on every health change and
- * on a steady tick, one at a time. Actions record intent before they start and their outcome
- * after, so a restart resumes or abandons them; DNS is reconciled in the background and only the
- * newest desired state is ever applied.
+ * The lifecycle of one switchyard instance: it composes the ports, starts them in an order that
+ * fails cleanly (state checked, then the HTTP endpoint bound, then probing, DNS and the loop), and
+ * stops them within a bound. The work itself lives in the loop (loop.ts), plan execution
+ * (plan-execution.ts), the database actuator and the DNS reconciler.
  */
 export class Daemon {
   readonly topology: Topology;
   readonly registry = new Registry();
+  private readonly ports: DaemonPorts;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly metrics: CoreMetrics;
   private readonly dbMetrics: DatabaseMetrics;
   private readonly tracker: HealthTracker;
-  private readonly targets: HealthTarget[];
+  private readonly targets: Map<string, HealthTarget>;
   private readonly scheduler: ProbeScheduler<ProbeResult | DatabaseProbeResult>;
   private readonly promoters: RegionPromoters = new Map();
-  private dns!: DnsReconciler;
-  private keeper!: StateKeeper;
-  private actuator!: DatabaseActuator;
-  private server!: SwitchyardServer;
+  private readonly dns: DnsReconciler;
+  private readonly decisions: DecisionLog;
+  private keeper: StateKeeper | undefined;
+  private loop: DirectorLoop | undefined;
+  private server: SwitchyardServer | undefined;
   private maintenance: MaintenanceSchedule | undefined;
   private reconcileJob: CronJob | undefined;
-  private tick: ReturnType<Clock['setTimeout']> | undefined;
-  private inFlight: Promise<Plan | undefined> | undefined;
-  /** Set while a switchover runs: decisions are skipped (see `exclusive`). */
-  private paused: Promise<void> | undefined;
-  private again = false;
-  private lastPlan: Plan | undefined;
-  private decisions: DecisionSummary[] = [];
-  private lastSignature = '';
   private state: Lifecycle = 'created';
-  private readonly startedAt: number;
+  private startedAt = 0;
+  private dnsRead = false;
+  private stateUnwritable: { since: string; message: string } | undefined;
+  private failWith: (err: SwitchyardError) => void = () => undefined;
+  /**
+   * Settles when the daemon meets a condition it cannot run under (a DNS zone it may not own): the
+   * embedding process stops it and exits non-zero. Never settles otherwise.
+   */
+  readonly fatal: Promise<SwitchyardError> = new Promise((resolve) => {
+    this.failWith = resolve;
+  });
   address: { address: string; port: number } | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
-    this.clock = opts.clock ?? systemClock;
-    this.log = opts.logger;
-    this.startedAt = this.clock.wall();
-    this.topology = buildTopology(opts.config);
-    this.targets = buildHealthTargets(opts.config);
+    const { config } = opts;
+    this.topology = buildTopology(config);
+    const dnsMetrics = createDnsMetrics(this.registry);
+    this.ports = composePorts(config, { logger: opts.logger, registry: this.registry, dnsMetrics }, opts);
+    this.clock = this.ports.clock;
+    this.log = this.ports.logger;
+    const list = buildHealthTargets(config);
+    this.targets = new Map(list.map((t) => [t.id, t]));
     this.metrics = createCoreMetrics(
       this.registry,
-      { topology: this.topology, targets: this.targets.map((t) => t.id) },
+      { topology: this.topology, targets: list.map((t) => t.id) },
       { clock: this.clock },
     );
     this.dbMetrics = createDatabaseMetrics(this.registry);
+    this.decisions = new DecisionLog(moduleLogger(this.log, 'decide'), this.clock);
     const healthLog = moduleLogger(this.log, 'health');
-    this.tracker = HealthTracker.fromConfig(opts.config, {
+    this.tracker = new HealthTracker(list, {
       clock: this.clock,
       onChange: (c) => {
         healthLog[c.to === 'down' ? 'warn' : 'info'](
@@ -126,101 +113,183 @@ export class Daemon {
           },
           `${c.id}: ${c.from} → ${c.to}`,
         );
-        if (c.kind === 'component') this.schedule();
+        if (c.kind === 'component') this.loop?.schedule();
       },
+      // A database seen writable where it must not be is fenced on this probe, not the next tick.
+      onSample: () => this.loop?.schedule(),
+      onListenerError: (err) => this.countError(err, 'health listener failed'),
     });
     this.scheduler = new ProbeScheduler({
       clock: this.clock,
-      onResult: (id, result) => {
-        this.tracker.record(id, result);
-        this.metrics.observeProbe(id, result);
-        const t = this.targets.find((x) => x.id === id);
-        if (t?.database && 'role' in result) this.dbMetrics.recordLag(t.region, t.name, result);
-      },
+      random: this.ports.random,
+      onResult: (id, result) => this.onResult(id, result),
     });
-    const databaseProbe = opts.databaseProbe ?? sqlProbeFactory;
-    for (const t of this.targets)
+    for (const t of list)
       this.scheduler.add({
         id: t.id,
-        probe: probeFor(t, { clock: this.clock, databaseProbe }),
+        probe: this.ports.probe(t, this.clock),
         intervalMs: t.intervalMs,
         timeoutMs: t.timeoutMs,
         jitter: t.jitter,
       });
-    const promoterLog = moduleLogger(this.log, 'database');
-    for (const [region, r] of Object.entries(opts.config.regions)) {
+    for (const [region, r] of Object.entries(config.regions)) {
       const m = new Map<string, Promoter>();
       for (const [key, db] of Object.entries(r.databases ?? {})) {
-        m.set(
-          key,
-          opts.promoter
-            ? opts.promoter(region, key, db)
-            : createPromoter(db, { logger: promoterLog, clock: this.clock }),
-        );
+        m.set(key, this.ports.promoter(region, key, db));
         this.dbMetrics.init(region, key);
       }
       if (m.size) this.promoters.set(region, m);
     }
+    this.dns = new DnsReconciler({
+      provider: this.ports.dnsProvider,
+      records: this.topology.records,
+      logger: this.log,
+      metrics: dnsMetrics,
+      clock: this.clock,
+      options: {
+        dryRun: config.dns.dryRun || opts.dryRun === true,
+        createMissing: createMissingFor(config.dns),
+        random: this.ports.random,
+      },
+    });
   }
 
-  /** Loads state, starts probing, DNS, the HTTP server and the decision loop. */
+  private onResult(id: string, result: ProbeResult | DatabaseProbeResult): void {
+    try {
+      this.tracker.record(id, result);
+      this.metrics.observeProbe(id, result);
+      const t = this.targets.get(id);
+      if (t?.database && 'role' in result) this.dbMetrics.recordLag(t.region, t.name, result);
+    } catch (e) {
+      this.countError(e, `recording the result of ${id} failed`);
+    }
+  }
+
+  /**
+   * Start, in an order that fails cleanly: the state is loaded and checked against the
+   * configuration (a contradiction refuses to start), then the HTTP endpoint is bound (a taken
+   * port refuses to start), and only then do probing, DNS and the loop begin. Any failure stops
+   * whatever had started and rejects.
+   */
   async start(): Promise<{ address: string; port: number }> {
-    if (this.state !== 'created') throw new Error(`cannot start a daemon that is ${this.state}`);
+    if (this.state !== 'created')
+      throw new SwitchyardError('DAEMON_LIFECYCLE', `cannot start a daemon that is ${this.state}`);
     this.state = 'starting';
+    this.startedAt = this.clock.wall();
+    try {
+      await this.startParts();
+    } catch (e) {
+      this.log.error({ event: 'start-failed', err: e }, 'start failed; stopping what had started');
+      await this.stop('start failed');
+      throw e;
+    }
+    return this.address as { address: string; port: number };
+  }
+
+  private async startParts(): Promise<void> {
     const { config } = this.opts;
-    const store = this.opts.stateStore ?? createStateStore(config.state);
-    const loaded = await store.load(); // corrupt or unreadable state throws: never start from scratch
-    const persisted = loaded ?? freshState(initialState(this.topology));
-    if (!regionById(this.topology, persisted.engine.main))
+    const loaded = await this.ports.stateStore.load(); // corrupt or unreadable state throws
+    const check = checkState(loaded ?? freshState(initialState(this.topology)), this.topology);
+    if (check.errors.length > 0)
       throw new SwitchyardError(
         'STATE_CORRUPT',
-        `state names "${persisted.engine.main}" as main, but the configuration has no such region`,
+        `the state contradicts the configuration: ${check.errors[0]}${check.errors.length > 1 ? ` (and ${check.errors.length - 1} more)` : ''}; refusing to act on it`,
+        check.errors,
       );
-    this.keeper = new StateKeeper(store, persisted, this.clock);
-    if (!loaded) await this.keeper.update((d) => Object.assign(d, persisted));
-    await this.recoverJournal();
+    for (const w of check.warnings) this.log.warn({ event: 'state-pruned', reason: w }, w);
+    const keeper = new StateKeeper(this.ports.stateStore, check.state, this.clock, {
+      random: this.ports.random,
+      persisted: loaded !== null && check.warnings.length === 0,
+    });
+    this.keeper = keeper;
+    // DNS is told only what was saved: the reconciler is fed from commits, never from a plan.
+    keeper.onCommit((s) => {
+      if (this.ports.coordination.canAct()) this.dns.offer(s.engine.weights);
+    });
 
-    this.actuator = new DatabaseActuator({
+    const actuator = new DatabaseActuator({
       promoters: this.promoters,
-      keeper: this.keeper,
+      keeper,
       logger: moduleLogger(this.log, 'act'),
       metrics: this.metrics,
       dbMetrics: this.dbMetrics,
       clock: this.clock,
       promoteTimeoutMs: 60_000,
       retryAfterMs: 5_000,
+      changed: (region, since) => this.tracker.forgetSamples(region, since),
     });
-
-    const dnsLog = moduleLogger(this.log, 'dns');
-    const dnsMetrics = createDnsMetrics(this.registry);
-    const provider =
-      this.opts.dnsProvider ??
-      // The reconciler and the providers name their own module in their log lines.
-      createDnsProvider(config.dns, { clock: this.clock, logger: this.log, metrics: dnsMetrics });
-    this.dns = new DnsReconciler({
-      provider,
-      records: this.topology.records,
-      logger: this.log,
-      metrics: dnsMetrics,
+    const executor = new PlanExecutor({
+      keeper,
+      actuator,
+      logger: moduleLogger(this.log, 'act'),
+      canAct: () => this.ports.coordination.canAct(),
+    });
+    this.loop = new DirectorLoop({
+      topology: this.topology,
       clock: this.clock,
-      options: {
-        dryRun: config.dns.dryRun || this.opts.dryRun === true,
-        createMissing: createMissingFor(config.dns),
-      },
+      logger: this.log,
+      metrics: this.metrics,
+      keeper,
+      executor,
+      decisions: this.decisions,
+      coordination: this.ports.coordination,
+      ownView: () => this.tracker.view(),
+      maintenance: () => this.maintenance?.active() ?? [],
+      tickMs: this.opts.evaluateIntervalMs ?? 1_000,
+      beforeFirstRun: () => this.recoverJournal(),
+      onError: (e, m) => this.countError(e, m),
+      onStateSaved: (ok, err) => this.stateSaved(ok, err),
+      extraAlerts: () => this.daemonAlerts(),
     });
-    await this.startDns(dnsLog);
 
-    this.maintenance = scheduleMaintenance(config.maintenance, this.clock, (c) => {
-      this.log.info({ event: 'maintenance', region: c.region, active: c.active, reason: c.reason }, c.reason);
-      this.schedule();
-    });
+    // Bind before anything runs: a taken port must not leave probes and cron jobs behind.
+    this.server = this.createServer();
+    this.address = await this.server.listen();
+
+    await this.ports.coordination.start();
+    this.ports.coordination.onChange(() => this.loop?.schedule());
+    this.metrics.setState(keeper.current.engine);
+    this.metrics.setOverrides(keeper.current.overrides);
+    this.startDns();
+    this.maintenance = scheduleMaintenance(
+      config.maintenance,
+      this.clock,
+      (c) => {
+        this.log.info(
+          { event: 'maintenance', region: c.region, active: c.active, reason: c.reason },
+          c.reason,
+        );
+        this.loop?.schedule();
+      },
+      { cron: this.ports.cron },
+    );
     this.reconcileJob = cronJob(config.dns.reconcile, () => this.dns.fullReconcile().then(() => undefined), {
       name: 'dns-full-reconcile',
+      cron: this.ports.cron,
       onError: (e) => this.countError(e, 'full DNS reconcile failed'),
     });
+    this.scheduler.start();
+    this.state = 'running';
+    this.loop.start();
+    this.log.info(
+      {
+        event: 'started',
+        listen: `${this.address.address}:${this.address.port}`,
+        main: keeper.current.engine.main,
+        epoch: keeper.current.engine.epoch,
+        targets: this.targets.size,
+        dryRun: this.opts.dryRun === true,
+      },
+      'switchyard is running',
+    );
+  }
 
+  private createServer(): SwitchyardServer {
+    const { config } = this.opts;
     const token = config.director.adminToken;
-    this.server = createServer({
+    const loop = this.loop as DirectorLoop;
+    const keeper = this.keeper as StateKeeper;
+    return createServer({
       clock: this.clock,
       listen: this.opts.listen ?? config.director.listen,
       registry: this.registry,
@@ -229,15 +298,15 @@ export class Daemon {
       getReadiness: () => this.readiness(),
       admin: adminHandlers({
         topology: this.topology,
-        keeper: this.keeper,
+        keeper,
         input: () => this.input(),
-        evaluate: () => this.evaluateNow(),
+        evaluate: () => loop.runNow(),
         log: (e, m) => this.log.info(e, m),
         switchover: (req) =>
           runSwitchover(
             {
               topology: this.topology,
-              keeper: this.keeper,
+              keeper,
               promoters: this.promoters,
               logger: moduleLogger(this.log, 'act'),
               metrics: this.metrics,
@@ -245,71 +314,66 @@ export class Daemon {
               clock: this.clock,
               catchUpTimeoutMs: config.policy.promotion.catchUpTimeout,
               promoteTimeoutMs: 60_000,
-              exclusive: (fn) => this.exclusive(fn),
+              exclusive: (fn) => loop.exclusive(fn),
               waitFresh: (regions, since) => this.waitFresh(regions, since),
-              evaluate: () => this.evaluateNow(),
+              evaluate: () => loop.runNow(),
             },
             req,
           ),
       }),
       logger: moduleLogger(this.log, 'server'),
     });
-    this.address = await this.server.listen();
-    this.metrics.setState(this.keeper.current.engine);
-    this.metrics.setOverrides(this.keeper.current.overrides);
-    this.scheduler.start();
-    this.state = 'running';
-    this.log.info(
-      {
-        event: 'started',
-        listen: `${this.address.address}:${this.address.port}`,
-        main: this.keeper.current.engine.main,
-        epoch: this.keeper.current.engine.epoch,
-        targets: this.targets.length,
-        dryRun: this.opts.dryRun === true,
-      },
-      'switchyard is running',
-    );
-    this.schedule();
-    return this.address;
   }
 
   /**
-   * Reads live DNS before the first decision. A refusal (a record switchyard may not own) stops
-   * the start; a provider that does not answer does not: the reconciler keeps retrying in the
-   * background while the daemon probes and decides (the DNS API may be impaired by the very
-   * outage switchyard is handling).
+   * Reads live DNS in the background (the provider may be impaired by the very outage being
+   * handled): /healthz answers at once and /readyz says DNS is not read yet. Once read, records
+   * that the state has never written adopt their live weights — the answer to hold while evidence
+   * is unknown — and the persisted weights are offered, so DNS converges to the saved intent
+   * (e.g. after a crash between a save and the DNS write).
    */
-  private async startDns(log: Logger): Promise<void> {
-    const first = this.dns.start();
-    let slow: ReturnType<Clock['setTimeout']> | undefined;
-    // Cleared once DNS answers: an armed timer would keep a stopped daemon's process alive.
-    const waited = await Promise.race([
-      first.then(() => 'read' as const),
-      new Promise<'slow'>((r) => {
-        slow = this.clock.setTimeout(() => r('slow'), this.opts.dnsStartTimeoutMs ?? 15_000);
-      }),
-    ]).finally(() => {
-      if (slow !== undefined) this.clock.clearTimeout(slow);
-    });
-    if (waited === 'slow') {
-      log.warn(
-        { event: 'dns-start', reason: 'live DNS not read yet' },
-        'DNS provider not answering yet; starting anyway and retrying in the background',
-      );
-      first.catch((e: unknown) => this.countError(e, 'DNS reconcile refused'));
-    }
+  private startDns(): void {
+    const log = moduleLogger(this.log, 'dns');
+    this.dns
+      .start()
+      .then(async () => {
+        this.dnsRead = true;
+        const live = this.dns.status().live ?? {};
+        const keeper = this.keeper as StateKeeper;
+        const missing = Object.entries(live).filter(
+          ([key, w]) =>
+            keeper.current.engine.weights[key] === undefined && Object.values(w).some((v) => v > 0),
+        );
+        if (missing.length > 0 && this.ports.coordination.canAct())
+          await keeper
+            .update((d) => {
+              for (const [key, w] of missing) d.engine.weights[key] = { ...w };
+            })
+            .catch((e: unknown) =>
+              this.countError(e, 'could not save the live DNS weights adopted at start'),
+            );
+        if (this.ports.coordination.canAct() && Object.keys(keeper.current.engine.weights).length > 0)
+          this.dns.offer(keeper.current.engine.weights);
+        log.info({ event: 'dns-start', adopted: missing.map(([k]) => k) }, 'live DNS read');
+        this.loop?.schedule();
+      })
+      .catch((e: unknown) => {
+        this.countError(e, 'DNS reconcile refused');
+        // Records switchyard may not own: it must not run against this zone at all.
+        if (isSwitchyardError(e, 'DNS_OWNERSHIP')) this.failWith(e);
+      });
   }
 
   /** Intents a crash left without an outcome: a pending promotion resumes; anything else is abandoned. */
   private async recoverJournal(): Promise<void> {
-    const pending = this.keeper.current.engine.promotion;
-    for (const e of unfinishedIntents(this.keeper.current.journal)) {
+    const keeper = this.keeper as StateKeeper;
+    const pending = keeper.current.engine.promotion;
+    for (const e of unfinishedIntents(keeper.current.journal)) {
       const resumes = e.action === 'promote' && pending?.to === e.target && pending.epoch === e.epoch;
       const detail = resumes
         ? 'interrupted by a restart; the promotion resumes (promoting twice is harmless)'
         : 'interrupted by a restart; abandoned (the next decision re-evaluates from fresh evidence)';
-      await this.keeper.journal(e.action, e.target, 'abandoned', e.epoch, detail, e.id);
+      await keeper.journal(e.action, e.target, 'abandoned', e.epoch, detail, e.id);
       this.log.warn(
         { event: 'recovery', action: e.action, target: e.target, epoch: e.epoch },
         `${e.action} ${e.target}: ${detail}`,
@@ -317,201 +381,71 @@ export class Daemon {
     }
   }
 
+  private stateSaved(ok: boolean, err?: unknown): void {
+    if (ok) {
+      if (this.stateUnwritable)
+        this.log.info(
+          { event: 'state-saved', reason: 'the state could be saved again' },
+          'state saved again',
+        );
+      this.stateUnwritable = undefined;
+      this.metrics.setStateUnwritable(false);
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    if (!this.stateUnwritable)
+      this.log.error(
+        { event: 'state-unwritable', err, reason: 'nothing is applied until the state can be saved' },
+        `state cannot be saved: ${message}; nothing is applied, retrying every tick`,
+      );
+    this.stateUnwritable = {
+      since: this.stateUnwritable?.since ?? new Date(this.clock.wall()).toISOString(),
+      message,
+    };
+    this.metrics.setStateUnwritable(true);
+  }
+
   private readiness(): { ready: boolean; reason?: string } {
+    const r = this.readinessNow();
+    this.metrics.setReady(r.ready);
+    return r;
+  }
+
+  private readinessNow(): { ready: boolean; reason?: string } {
     if (this.state !== 'running') return { ready: false, reason: `daemon is ${this.state}` };
     if (!this.tracker.allProbed()) return { ready: false, reason: 'first probe round not done' };
+    if (!this.dnsRead)
+      return { ready: false, reason: 'live DNS not read yet (the provider is not answering)' };
+    if (this.stateUnwritable)
+      return { ready: false, reason: `state cannot be saved: ${this.stateUnwritable.message}` };
     return { ready: true };
   }
 
-  /** The engine input as of now. */
+  /** The engine input as the next cycle would see it. */
   input(): DecideInput {
-    const s = this.keeper.current;
-    return {
-      topology: this.topology,
-      health: this.tracker.view(),
-      state: structuredClone(s.engine),
-      overrides: { ...structuredClone(s.overrides), maintenance: this.maintenance?.active() ?? [] },
-      now: this.clock.monotonic(),
-    };
+    if (!this.loop) throw new SwitchyardError('DAEMON_LIFECYCLE', 'the daemon has not started');
+    return this.loop.input();
   }
 
-  /** Asks for a decision soon; coalesces requests while one runs. */
-  private schedule(delayMs = 0): void {
-    if (this.state !== 'running' && this.state !== 'starting') return;
-    if (this.tick) this.clock.clearTimeout(this.tick);
-    this.tick = this.clock.setTimeout(() => {
-      this.tick = undefined;
-      void this.evaluateNow().finally(() => this.schedule(this.opts.evaluateIntervalMs ?? 1_000));
-    }, delayMs);
-  }
-
-  /** Runs one decision-and-act cycle (or joins the one running, then runs again). */
+  /** Runs a decision-and-act cycle now (tests, admin handlers). */
   evaluateNow(): Promise<Plan | undefined> {
-    if (this.inFlight) {
-      this.again = true;
-      return this.inFlight;
-    }
-    const run = (async () => {
-      let plan: Plan | undefined;
-      do {
-        this.again = false;
-        plan = await this.evaluateOnce();
-      } while (this.again && this.state === 'running');
-      return plan;
-    })().finally(() => {
-      this.inFlight = undefined;
-    });
-    this.inFlight = run;
-    return run;
+    return this.loop?.runNow() ?? Promise.resolve(undefined);
   }
 
   /**
-   * Runs `fn` with no decision in between: waits for the one in flight, skips new ones until `fn`
-   * is done. A planned switchover needs this: its pending promotion must not be "resumed" (the
-   * target promoted before it caught up) by a decision running meanwhile.
-   */
-  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.paused) await this.paused;
-    let release = () => {};
-    this.paused = new Promise<void>((r) => {
-      release = r;
-    });
-    try {
-      await this.inFlight?.catch(() => undefined);
-      return await fn();
-    } finally {
-      this.paused = undefined;
-      release();
-    }
-  }
-
-  /**
-   * Waits (bounded) until every database of `regions` has a probe result started after `since`.
-   * Called before the first decision after a switchover or a promotion: deciding on evidence
-   * from before the fence would see the old main still writable and fence it again as a
-   * split-brain (running its hard fence).
+   * After a switchover: probe samples of `regions` from before `since` are no longer evidence, and
+   * the next decision waits (bounded) for fresh ones so that it decides on the new roles.
    */
   private async waitFresh(regions: RegionId[], since: number): Promise<void> {
-    const ids = this.targets.filter((t) => t.database && regions.includes(t.region)).map((t) => t.id);
-    const bound = Math.max(
-      ...this.targets.filter((t) => ids.includes(t.id)).map((t) => t.intervalMs + t.timeoutMs),
-      0,
-    );
+    for (const r of regions) this.tracker.forgetSamples(r, since);
+    const ids = [...this.targets.values()].filter((t) => t.database && regions.includes(t.region));
+    const bound = Math.max(0, ...ids.map((t) => t.intervalMs + t.timeoutMs));
     const until = this.clock.monotonic() + 2 * bound + 1_000;
+    const want = new Set(ids.map((t) => t.id));
     const fresh = () =>
-      this.tracker
-        .targets()
-        .every((t) => !ids.includes(t.id) || (t.last !== undefined && t.last.at >= since));
+      this.tracker.targets().every((t) => !want.has(t.id) || (t.last !== undefined && t.last.at >= since));
     while (!fresh() && this.clock.monotonic() < until && this.state === 'running')
-      await new Promise<void>((r) => this.clock.setTimeout(r, 100));
-  }
-
-  private async evaluateOnce(): Promise<Plan | undefined> {
-    if (this.state !== 'running' || this.paused) return undefined;
-    try {
-      const input = this.input();
-      const plan = decide(input);
-      this.lastPlan = plan;
-      this.metrics.setHealth(input.health);
-      this.metrics.setPlan(
-        plan,
-        input.overrides.frozen
-          ? 'frozen'
-          : plan.records.some((r) => r.changed) || plan.actions.length
-            ? 'changed'
-            : 'unchanged',
-      );
-      this.record(plan);
-      await this.act(plan, input);
-      this.metrics.setState(this.keeper.current.engine);
-      this.metrics.setOverrides(this.keeper.current.overrides);
-      return plan;
-    } catch (e) {
-      // A decision that fails is logged, counted and retried on the next tick: never a crash.
-      this.countError(e, 'decision cycle failed');
-      return undefined;
-    }
-  }
-
-  /** Logs a decision when it differs from the last one (not every tick). */
-  private record(plan: Plan): void {
-    const changed = plan.records.filter((r) => r.changed);
-    const signature = JSON.stringify([
-      changed.map((r) => [r.key, r.weights]),
-      plan.actions.map((a) => [a.type, a.region, a.epoch]),
-      plan.alerts.map((a) => a.message),
-    ]);
-    if (signature === this.lastSignature) return;
-    this.lastSignature = signature;
-    if (changed.length === 0 && plan.actions.length === 0 && plan.alerts.length === 0) return;
-    const summary: DecisionSummary = {
-      at: new Date(this.clock.wall()).toISOString(),
-      changed: changed.length > 0 || plan.actions.length > 0,
-      reasons: plan.reasons,
-      actions: [
-        ...plan.actions.map((a) =>
-          a.type === 'promote' ? `promote ${a.region} (epoch ${a.epoch})` : `fence ${a.region}`,
-        ),
-        ...changed.map(
-          (r) =>
-            `dns ${r.key} ${Object.entries(r.weights)
-              .map(([id, w]) => `${id}=${w}`)
-              .join(' ')}`,
-        ),
-      ],
-    };
-    this.decisions = [summary, ...this.decisions].slice(0, 20);
-    this.log.info(
-      {
-        event: 'decision',
-        main: plan.main,
-        epoch: plan.epoch,
-        actions: summary.actions,
-        alerts: plan.alerts.map((a) => a.kind),
-        reasons: plan.reasons,
-      },
-      'decision',
-    );
-  }
-
-  /**
-   * Executes a plan. Records that wait for nothing go to DNS first (the old main's DNS leaves
-   * before anything is promoted); then fences and the promotion; then the records that waited
-   * for the promotion, only if it succeeded.
-   */
-  private async act(plan: Plan, input: DecideInput): Promise<void> {
-    const previous = input.state.weights;
-    const desired: DesiredWeights = {};
-    for (const r of plan.records)
-      desired[r.key] = r.dependsOn.length ? (previous[r.key] ?? r.weights) : r.weights;
-    this.dns.offer(desired);
-    await this.keeper.update((d) => {
-      d.engine.out = plan.next.out;
-      d.engine.weights = { ...d.engine.weights, ...desired };
-    });
-
-    for (const a of plan.actions) {
-      if (a.type !== 'fence') continue;
-      const fencedAt = this.clock.monotonic();
-      // Like after a promotion: the next decision must not fence again on pre-fence evidence.
-      if (await this.actuator.fence(a)) await this.waitFresh([a.region], fencedAt);
-    }
-    const promote = plan.actions.find((a) => a.type === 'promote');
-    if (promote?.type !== 'promote') return;
-    const startedAt = this.clock.monotonic();
-    const ok = await this.actuator.promote(promote);
-    if (!ok) return;
-    const after: DesiredWeights = { ...desired };
-    for (const r of plan.records)
-      if (r.dependsOn.includes(`promote:${promote.region}`)) after[r.key] = r.weights;
-    this.dns.offer(after);
-    await this.keeper.update((d) => {
-      d.engine.weights = { ...d.engine.weights, ...after };
-    });
-    this.metrics.setState(this.keeper.current.engine);
-    // The old main was fenced in the sequence: judge it next on probes taken after that, or its
-    // pre-fence "writable" would look like a split-brain (and run its hard fence again).
-    await this.waitFresh([promote.from], startedAt);
+      await sleep(this.clock, 100);
   }
 
   private countError(e: unknown, message: string): void {
@@ -520,65 +454,107 @@ export class Daemon {
     this.log.error({ event: 'error', err: e, code }, message);
   }
 
-  status() {
+  /** Alerts the daemon raises itself, beside the engine's: lasting until the condition ends. */
+  private daemonAlerts(): Alert[] {
+    const alerts: Alert[] = [];
+    if (this.stateUnwritable)
+      alerts.push({
+        kind: 'state-unwritable',
+        subject: 'state',
+        message: `the state cannot be saved since ${this.stateUnwritable.since} (${this.stateUnwritable.message}); no DNS change and no database action is applied until it can (docs/runbook.md#state-unwritable)`,
+      });
+    const dns = this.dns.status();
+    if (dns.failing)
+      alerts.push({
+        kind: 'dns-failing',
+        subject: dns.provider,
+        message: `DNS provider ${dns.provider} is failing (${dns.consecutiveFailures} consecutive failures${dns.lastError ? `, last: ${dns.lastError.code}: ${dns.lastError.message}` : ''}); the desired state is kept and retried with backoff (docs/runbook.md#dns-failing)`,
+      });
+    return alerts;
+  }
+
+  status(): StatusDocument {
     const ready = this.readiness();
-    return buildStatusDocument({
+    const keeper = this.keeper;
+    if (!keeper) throw new SwitchyardError('DAEMON_LIFECYCLE', 'the daemon has not started');
+    const lastPlan = this.loop?.lastPlan();
+    const doc = buildStatusDocument({
       config: this.opts.config,
       topology: this.topology,
       startedAt: this.startedAt,
       clock: this.clock,
       ready: ready.ready,
       ...(ready.reason ? { readyReason: ready.reason } : {}),
-      state: this.keeper.current,
+      state: keeper.current,
       tracker: this.tracker,
-      lastPlan: this.lastPlan,
+      lastPlan,
       maintenance: this.maintenance?.active() ?? [],
-      decisions: this.decisions,
+      decisions: this.decisions.list(),
       dns: this.dns.status(),
     });
+    doc.alerts = [...doc.alerts, ...this.daemonAlerts()];
+    return doc;
   }
 
   /**
-   * Graceful stop: no new decisions; the one in flight finishes within the grace period, or is
-   * recorded as abandoned (its intent stays pending and is resumed on the next start).
+   * Graceful stop, bounded whatever the ports do: no new cycles; the one in flight finishes within
+   * the grace period or is recorded as abandoned (its intent stays and is resumed on the next
+   * start); then the probes, cron jobs, DNS and the server close, each within its own bound.
    */
   async stop(signal = 'stop'): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     const wasRunning = this.state === 'running';
     this.state = 'stopping';
     this.log.info({ event: 'stopping', signal }, 'shutting down');
-    if (this.tick) this.clock.clearTimeout(this.tick);
-    if (wasRunning && this.inFlight) {
-      const grace = this.opts.shutdownGraceMs ?? 30_000;
-      const done = await Promise.race([
-        this.inFlight.then(() => true),
-        new Promise<boolean>((r) => this.clock.setTimeout(() => r(false), grace)),
-      ]);
+    this.loop?.stop();
+    const grace = this.opts.shutdownGraceMs ?? 30_000;
+    const inFlight = this.loop?.current();
+    if (wasRunning && inFlight) {
+      const done = await withDeadline(
+        this.clock,
+        inFlight.then(() => true),
+        grace,
+        () => false,
+      );
+      const p = this.keeper?.current.engine.promotion;
       if (!done) {
-        const p = this.keeper.current.engine.promotion;
         this.log.warn(
           { event: 'shutdown', promotion: p },
           'action still in flight at the end of the grace period; abandoning it (its intent stays recorded)',
         );
         if (p)
-          await this.keeper
-            .journal(
-              'promote',
-              p.to,
-              'abandoned',
-              p.epoch,
-              `abandoned at shutdown (${signal}); resumes on the next start`,
-            )
-            .catch(() => undefined);
+          await withDeadline(
+            this.clock,
+            (this.keeper as StateKeeper)
+              .journal(
+                'promote',
+                p.to,
+                'abandoned',
+                p.epoch,
+                `abandoned at shutdown (${signal}); resumes on the next start`,
+              )
+              .then(() => undefined)
+              .catch(() => undefined),
+            5_000,
+            () => undefined,
+          );
       }
     }
-    await Promise.allSettled([
-      this.scheduler.close(),
-      this.maintenance?.stop(),
-      this.reconcileJob?.stop(),
-      this.server?.close(5_000),
+    const bounded = (p: Promise<unknown> | undefined, ms: number) =>
+      withDeadline(
+        this.clock,
+        Promise.resolve(p).catch(() => undefined),
+        ms,
+        () => undefined,
+      );
+    await Promise.all([
+      bounded(this.scheduler.close(), 6_000),
+      bounded(this.maintenance?.stop(), 2_000),
+      bounded(this.reconcileJob?.stop(), 2_000),
+      bounded(this.server?.close(5_000), 6_000),
+      bounded(this.ports.coordination.stop(), 5_000),
     ]);
-    await this.dns?.close().catch(() => undefined);
+    await bounded(this.dns.close(), 5_000);
     this.state = 'stopped';
     this.log.info({ event: 'stopped' }, 'stopped');
   }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DatabaseMetrics } from '../database/metrics.js';
 import { fenceRegion, promoteRegion } from '../database/region.js';
 import type { Promoter } from '../database/types.js';
+import { fenceDone, promotionDone, promotionIntent } from '../decide/transitions.js';
 import type { Action } from '../decide/types.js';
 import type { CoreMetrics } from '../metrics.js';
 import type { RegionId } from '../topology/types.js';
@@ -24,6 +25,11 @@ export interface DatabaseActuatorDeps {
   promoteTimeoutMs: number;
   /** Wait before retrying a failed fence or promotion (ms); doubles per failure up to 8×. */
   retryAfterMs: number;
+  /**
+   * Called once a region's databases changed role or writability under us (fenced, promoted), with
+   * the monotonic time the change began: probe samples from before then are no longer evidence.
+   */
+  changed(region: RegionId, since: number): void;
 }
 
 /**
@@ -58,6 +64,7 @@ export class DatabaseActuator {
       [...(all ?? new Map<string, Promoter>())].filter(([k]) => action.databases.includes(k)),
     );
     if (promoters.size === 0) return false;
+    const startedAt = this.deps.clock.monotonic();
     const id = await keeper.journal('fence', action.region, 'intent', action.epoch, action.reason);
     logger.warn(
       { event: 'action', action: 'fence', region: action.region, reason: action.reason },
@@ -69,7 +76,10 @@ export class DatabaseActuator {
     const detail = r.ok
       ? `fenced ${r.succeeded.join(', ')} in ${r.durationMs}ms`
       : `fence failed on ${r.failed.map((f) => `${f.key}: ${f.error.message}`).join('; ')}`;
-    await keeper.journal('fence', action.region, r.ok ? 'done' : 'failed', action.epoch, detail, id);
+    await keeper.journal('fence', action.region, r.ok ? 'done' : 'failed', action.epoch, detail, id, (d) => {
+      if (r.ok) d.engine = fenceDone(d.engine, action.region);
+    });
+    this.deps.changed(action.region, startedAt);
     if (r.ok) this.retryAt.delete(key);
     else {
       this.failed(key);
@@ -99,16 +109,10 @@ export class DatabaseActuator {
       `${action.resume ? 'resume: ' : ''}${action.reason}`,
       undefined,
       (d) => {
-        d.engine.epoch = Math.max(d.engine.epoch, action.epoch);
-        d.engine.promotion = d.engine.promotion ?? {
-          to: action.region,
-          from: action.from,
-          epoch: action.epoch,
-          startedAt: clock.wall(),
-          force: action.force,
-        };
+        d.engine = promotionIntent(d.engine, action, clock.wall());
       },
     );
+    const startedAt = clock.monotonic();
     logger.warn(
       {
         event: 'action',
@@ -123,6 +127,7 @@ export class DatabaseActuator {
 
     // 2. Fence the old main if it answers (and run its hard fence, if configured).
     const old = this.deps.promoters.get(action.from);
+    let oldFenced = false;
     if (old && old.size > 0) {
       const f = await fenceRegion(old, { hard: true }, clock);
       for (const [db, res] of Object.entries(f.results)) dbMetrics.recordFence(action.from, db, res);
@@ -130,7 +135,9 @@ export class DatabaseActuator {
       const detail = f.ok
         ? `old main ${action.from} fenced (${f.succeeded.join(', ')})`
         : `old main ${action.from} not fenced: ${f.failed.map((x) => `${x.key}: ${x.error.message}`).join('; ')}; its DNS has already left`;
+      oldFenced = f.ok;
       await keeper.journal('fence', action.from, f.ok ? 'done' : 'failed', action.epoch, detail);
+      this.deps.changed(action.from, startedAt);
       logger[f.ok ? 'info' : 'warn'](
         { event: 'action-outcome', action: 'fence', region: action.from, ok: f.ok },
         detail,
@@ -139,6 +146,7 @@ export class DatabaseActuator {
 
     // 3. Promote every database of the target, verified by a heartbeat write.
     const r = await promoteRegion(target, action.epoch, { timeoutMs: this.deps.promoteTimeoutMs, clock });
+    this.deps.changed(action.region, startedAt);
     for (const [db, res] of Object.entries(r.results)) dbMetrics.recordPromotion(action.region, db, res);
     metrics.countAction('promote', r.ok ? 'done' : 'failed');
 
@@ -152,9 +160,7 @@ export class DatabaseActuator {
         `${r.succeeded.join(', ')} writable and verified in ${r.durationMs}ms`,
         id,
         (d) => {
-          d.engine.main = action.region;
-          d.engine.epoch = Math.max(d.engine.epoch, action.epoch);
-          delete d.engine.promotion;
+          d.engine = promotionDone(d.engine, action, { oldMainFenced: oldFenced, wall: clock.wall() });
           if (d.overrides.failover?.to === action.region) delete d.overrides.failover;
         },
       );

@@ -1,3 +1,4 @@
+import type { EngineState } from '../decide/types.js';
 import { appendJournal } from '../state/journal.js';
 import type {
   JournalAction,
@@ -9,39 +10,79 @@ import type {
 import type { Clock } from '../util/clock.js';
 import { type Random, randomId, systemRandom } from '../util/random.js';
 
+export type CommitListener = (state: Readonly<PersistedState>) => void;
+
 /**
- * The daemon's one copy of the durable state. Every change goes through `update`, which applies
- * it to a copy, saves the copy, and only then makes it current: what the daemon acts on is always
- * what is on disk. Updates are serialised.
+ * The daemon's one copy of the durable state. Every change goes through `update`, which applies it
+ * to a copy, saves the copy, and only then makes it current and tells the commit listeners: what
+ * the daemon acts on — and what DNS is told, since the DNS reconciler is fed from commits only — is
+ * always what is in the store. A save that fails changes nothing and rejects (intent first).
+ * Updates are serialised.
  */
 export class StateKeeper {
   private state: PersistedState;
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<CommitListener>();
+  private saved: boolean;
+  private lastFailure: { at: number; message: string } | undefined;
+  private readonly random: Random;
 
   constructor(
     private readonly store: StateStore,
     initial: PersistedState,
     private readonly clock: Clock,
-    private readonly random: Random = systemRandom,
+    opts: { random?: Random; persisted?: boolean } = {},
   ) {
     this.state = structuredClone(initial);
+    this.random = opts.random ?? systemRandom;
+    this.saved = opts.persisted ?? true;
   }
 
   get current(): Readonly<PersistedState> {
     return this.state;
   }
 
+  /** False until the state has been saved once (a first start whose save keeps failing). */
+  get persisted(): boolean {
+    return this.saved;
+  }
+
+  /** The last failed save (wall time), until a save succeeds. */
+  get failure(): { at: number; message: string } | undefined {
+    return this.lastFailure;
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   update(change: (draft: PersistedState) => void): Promise<PersistedState> {
     const next = this.chain.then(async () => {
       const draft = structuredClone(this.state);
       change(draft);
-      if (JSON.stringify(draft) === JSON.stringify(this.state)) return this.state;
-      await this.store.save(draft);
+      if (this.saved && JSON.stringify(draft) === JSON.stringify(this.state)) return this.state;
+      try {
+        await this.store.save(draft);
+      } catch (e) {
+        this.lastFailure = { at: this.clock.wall(), message: e instanceof Error ? e.message : String(e) };
+        throw e;
+      }
+      this.lastFailure = undefined;
+      this.saved = true;
       this.state = draft;
+      for (const l of this.listeners) l(this.state);
       return draft;
     });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /** Moves the engine state through a transition (src/decide/transitions.ts), durably. */
+  transition(fn: (engine: EngineState) => EngineState): Promise<PersistedState> {
+    return this.update((d) => {
+      d.engine = fn(d.engine);
+    });
   }
 
   /** Records intent (or an outcome) of an action in the journal, durably. Returns the entry id. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DatabaseMetrics } from '../database/metrics.js';
 import { type RegionSwitchoverResult, switchoverRegion } from '../database/switchover.js';
 import type { Promoter } from '../database/types.js';
+import { promotionAborted, promotionDone, promotionIntent } from '../decide/transitions.js';
 import type { CoreMetrics } from '../metrics.js';
 import type { SwitchoverDatabaseReport, SwitchoverRequest, SwitchoverResult } from '../server/admin.js';
 import { adminConflict, adminInvalid, adminNotFound } from '../server/admin.js';
@@ -137,8 +138,7 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
     `planned switchover from ${from}: fence, catch up (bound ${deps.catchUpTimeoutMs}ms), promote`,
     undefined,
     (d) => {
-      d.engine.epoch = epoch;
-      d.engine.promotion = { to, from, epoch, startedAt: clock.wall(), force: false };
+      d.engine = promotionIntent(d.engine, { region: to, from, epoch, force: false }, clock.wall());
     },
   );
   logger.warn(
@@ -193,9 +193,12 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
       `switchover done: fence ${t.fenceMs}ms, catch-up ${t.catchUpMs}ms, promote ${t.promoteMs}ms, total ${t.totalMs}ms`,
       id,
       (d) => {
-        d.engine.main = to;
-        d.engine.epoch = Math.max(d.engine.epoch, epoch);
-        delete d.engine.promotion;
+        // The old main was fenced read-only: it stays demoted (no auth) until rebuilt as a replica.
+        d.engine = promotionDone(
+          d.engine,
+          { region: to, from, epoch },
+          { oldMainFenced: true, wall: clock.wall() },
+        );
       },
     );
   } else if (promoted) {
@@ -219,7 +222,7 @@ async function execute(deps: SwitchoverDeps, to: RegionId): Promise<Outcome> {
       `switchover aborted at ${r.stage} before any promotion: ${why}; ${from} remains the main${unfenced ? ' and writable again' : ''}`,
       id,
       (d) => {
-        delete d.engine.promotion;
+        d.engine = promotionAborted(d.engine);
       },
     );
     metrics.countError(

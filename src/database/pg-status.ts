@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { DbStepError } from './failure.js';
 import type { DbStatus } from './types.js';
 
 /**
@@ -86,6 +87,6 @@ export function mapPgStatus(row: PgStatusRow): PgStatus {
 export async function readPgStatus(c: pg.Client): Promise<PgStatus> {
   const r = await c.query<PgStatusRow>(PG_STATUS_SQL);
   const row = r.rows[0];
-  if (!row) throw new Error('status query returned no row');
+  if (!row) throw new DbStepError('error', 'status query returned no row');
   return mapPgStatus(row);
 }

@@ -56,7 +56,7 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
   async function one<T extends pg.QueryResultRow>(c: pg.Client, sql: string, params?: unknown[]): Promise<T> {
     const r = await c.query<T>(sql, params);
     const row = r.rows[0];
-    if (!row) throw new Error(`no row from: ${sql.slice(0, 40)}`);
+    if (!row) throw new DbStepError('error', `no row from: ${sql.slice(0, 40)}`);
     return row;
   }
 

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../util/clock.js';
+import { SwitchyardError } from '../util/errors.js';
 import { fail } from './failure.js';
 import type {
   CatchUpResult,
@@ -65,7 +66,7 @@ export async function switchover(
 ): Promise<SwitchoverResult> {
   const region = await switchoverRegion(new Map([['db', { from, to }]]), opts);
   const r = region.results.db;
-  if (!r) throw new Error('unreachable: switchover result missing');
+  if (!r) throw new SwitchyardError('INTERNAL', 'switchover of one database returned no result');
   return r;
 }
 

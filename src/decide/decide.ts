@@ -1,6 +1,8 @@
+import { regionById } from '../topology/build.js';
 import type { Region, RegionId, TrafficClass } from '../topology/types.js';
 import { formatDuration } from '../util/duration.js';
-import { canServe, databaseEvidence, downComponents, evidenceOf } from './evidence.js';
+import { SwitchyardError } from '../util/errors.js';
+import { canServe, classEvidence, databaseEvidence, downComponents, evidenceOf } from './evidence.js';
 import { decideDatabases } from './promotion.js';
 import { nominalWeights, planRecord, sameWeights } from './records.js';
 import { decideServing } from './serving.js';
@@ -40,29 +42,37 @@ export function decide(input: DecideInput): Plan {
   const promotion = db.actions.find((a) => a.type === 'promote');
   const managementDependsOn = promotion ? [`promote:${promotion.region}`] : [];
 
-  let records: RecordPlan[];
-  let out = state.out;
-  let serves: (region: RegionId, cls: TrafficClass) => boolean;
-  if (panic) {
-    records = topology.records.map((r) =>
-      heldRecord(input, r.key, db.main, managementDependsOn, 'held by the panic guard'),
+  // Under the panic guard the evidence is suspect: it is treated as unknown — hold-downs and
+  // demotions stay as persisted and every region keeps the weight last written — while an
+  // operator's drains and forced routes still apply (they are not evidence).
+  const maintenance = new Set(overrides.maintenance ?? []);
+  const serving = decideServing(input, {
+    holdHealth: panic,
+    demoted: new Set(Object.keys(db.demoted)),
+    maintenance,
+  });
+  reasons.push(...serving.reasons);
+  const out = serving.out;
+  const serves = serving.serves;
+  const unknown = (id: RegionId, cls: TrafficClass) => {
+    if (panic) return true;
+    const region = regionById(topology, id);
+    return (
+      region !== undefined &&
+      classEvidence(input.health, region, cls, topology.policy, input.now).status === 'unknown'
     );
-    serves = (id, cls) => !(state.out[id]?.includes(cls) ?? false);
-  } else {
-    const maintenance = new Set(overrides.maintenance ?? []);
-    const serving = decideServing(input, {
-      holdHealth: false,
-      splitBrain: db.splitBrain,
-      detached: db.detached,
-      maintenance,
-    });
-    reasons.push(...serving.reasons);
-    out = serving.out;
-    serves = serving.serves;
-    records = topology.records.map((r) =>
-      planRecord(r, { topology, state, overrides, main: db.main, serves, managementDependsOn }, alerts),
-    );
-  }
+  };
+  const overridden = (id: RegionId) => overrides.drained.includes(id) || maintenance.has(id);
+  let records: RecordPlan[] = topology.records.map((r) =>
+    planRecord(
+      r,
+      { topology, state, overrides, main: db.main, serves, managementDependsOn, unknown, overridden },
+      alerts,
+    ),
+  );
+  if (panic)
+    records = records.map((r) => (r.changed ? r : { ...r, reason: `held by the panic guard; ${r.reason}` }));
+  records = records.map((r) => awaitEvidence(input, r, alerts));
   for (const r of records)
     if (r.changed) reasons.push(`${r.name} → ${describeWeights(r.weights)}: ${r.reason}`);
 
@@ -79,8 +89,32 @@ export function decide(input: DecideInput): Plan {
       main: db.main,
       out,
       weights: Object.fromEntries(records.map((r) => [r.key, r.weights])),
+      ...(state.promotion ? { promotion: state.promotion } : {}),
+      ...(Object.keys(db.demoted).length > 0 ? { demoted: db.demoted } : {}),
     },
   };
+}
+
+/**
+ * A record for which nothing was ever written (no persisted weights, none read from live DNS) has
+ * no "last answer" to hold. While the evidence about any of its targets is unknown, writing the
+ * matrix's answer would move live DNS on no evidence, so the record waits for evidence instead.
+ */
+function awaitEvidence(input: DecideInput, r: RecordPlan, alerts: Alert[]): RecordPlan {
+  if (input.state.weights[r.key] !== undefined || r.class === 'management') return r;
+  const def = input.topology.records.find((d) => d.key === r.key);
+  if (!def) return r;
+  const unknown = Object.keys(def.targets).filter((id) => {
+    const region = regionById(input.topology, id);
+    return (
+      region !== undefined &&
+      classEvidence(input.health, region, r.class, input.topology.policy, input.now).status === 'unknown'
+    );
+  });
+  if (unknown.length === 0) return r;
+  const msg = `${r.name}: no weights were ever written or read and ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} unknown; writing nothing until there is evidence`;
+  alerts.push({ kind: 'no-evidence', subject: r.name, message: msg });
+  return { ...r, dependsOn: ['evidence'], reason: `${r.reason}; ${msg}` };
 }
 
 /** A plan that changes nothing: the last weights (or the nominal ones when none were written yet). */
@@ -108,11 +142,17 @@ function heldRecord(
 ): RecordPlan {
   const { topology, state } = input;
   const record = topology.records.find((r) => r.key === key);
-  if (!record) throw new Error(`unknown record ${key}`);
+  if (!record)
+    throw new SwitchyardError(
+      'INTERNAL',
+      `the engine was asked about record ${key}, which the topology does not have`,
+    );
   const previous = state.weights[key];
   // Management always follows the main, even while everything else is held.
   const weights =
     record.class === 'management' || !previous ? nominalWeights(record, main, topology) : { ...previous };
+  // Held with nothing written before: there is no answer to hold, and writing one is a change.
+  const waits = record.class === 'management' ? dependsOn : previous ? [] : ['held'];
   return {
     key,
     name: record.name,
@@ -120,7 +160,7 @@ function heldRecord(
     ...(record.home !== undefined ? { home: record.home } : {}),
     type: record.type,
     weights,
-    dependsOn: record.class === 'management' ? dependsOn : [],
+    dependsOn: waits,
     changed: !sameWeights(previous, weights),
     reason: why,
   };

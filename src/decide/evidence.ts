@@ -1,6 +1,24 @@
 import type { Policy, Region, TrafficClass } from '../topology/types.js';
 import type { ComponentHealth, DatabaseHealth, HealthView, Status } from './types.js';
 
+/** A database's last successful probe sample, if it is not older than staleAfter. */
+export interface DatabaseSample {
+  role?: 'primary' | 'replica';
+  writable?: boolean;
+  lagSeconds?: number | null;
+  lagBytes?: number | null;
+  streaming?: boolean;
+}
+
+export function freshSample(
+  db: DatabaseHealth | undefined,
+  policy: Policy,
+  now: number,
+): DatabaseSample | undefined {
+  if (!db || db.sampledAt === undefined || now - db.sampledAt > policy.staleAfterMs) return undefined;
+  return db;
+}
+
 /**
  * What the engine may conclude from the probes. No evidence is not bad evidence: a component
  * never probed, or whose last probe is older than `staleAfter`, is `unknown`, and `unknown`

@@ -1,18 +1,19 @@
 import { fallbackOrder, regionById } from '../topology/build.js';
 import type { Policy, Region, RegionId, Topology } from '../topology/types.js';
 import { formatBytes, formatDuration } from '../util/duration.js';
-import { databaseEvidence } from './evidence.js';
-import type { Action, Alert, DecideInput } from './types.js';
+import { databaseEvidence, freshSample } from './evidence.js';
+import type { Action, Alert, DecideInput, Demotion } from './types.js';
 
 /** The outcome of the database half of a decision: who is main after it, and what to do. */
 export interface DatabaseDecision {
   main: RegionId;
   epoch: number;
   actions: Action[];
-  /** Non-main regions holding a writable database: fenced, and kept away from auth and management. */
-  splitBrain: Set<RegionId>;
-  /** Non-main regions whose databases no longer replicate (a returned old main): kept away from auth. */
-  detached: Set<RegionId>;
+  /**
+   * Non-main regions kept away from auth and management (persisted in the next state): old mains,
+   * regions found writable outside the main (fenced), primaries that do not replicate.
+   */
+  demoted: Record<RegionId, Demotion>;
   reasons: string[];
   alerts: Alert[];
 }
@@ -126,42 +127,16 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
   const reasons: string[] = [];
   const alerts: Alert[] = [];
   const actions: Action[] = [];
-  const splitBrain = new Set<RegionId>();
-  const detached = new Set<RegionId>();
   let main = state.main;
   let epoch = state.epoch;
   const mainRegion = regionById(topology, state.main);
   const pending = state.promotion;
 
-  // Split-brain: a non-main region with a writable database is fenced at once. The target of a
-  // promotion still in progress is exempt: it is becoming the main.
-  for (const region of topology.regions) {
-    if (region.id === state.main || region.id === pending?.to) continue;
-    const dbs = databaseEvidence(health, region, policy, now).filter((d) => d.status === 'up');
-    const writable = dbs.filter((d) => d.db?.writable === true);
-    if (writable.length > 0) {
-      splitBrain.add(region.id);
-      const keys = writable.map((d) => d.key);
-      const reason = `${region.id}: database ${keys.join(', ')} reports itself writable but ${state.main} is the main; fencing it (split-brain) and keeping auth and management away`;
-      actions.push({ type: 'fence', region: region.id, databases: keys, epoch: state.epoch, reason });
-      reasons.push(reason);
-      alerts.push({ kind: 'split-brain', subject: region.id, message: reason });
-    } else if (dbs.some((d) => d.db?.role === 'primary')) {
-      detached.add(region.id);
-      reasons.push(
-        `${region.id}: database ${dbs
-          .filter((d) => d.db?.role === 'primary')
-          .map((d) => d.key)
-          .join(
-            ', ',
-          )} is read-only but not replicating from ${state.main} (an old main not yet rebuilt); auth stays away`,
-      );
-    }
-  }
+  const demoted = demotions(input, actions, reasons, alerts);
+  lastingAlerts(input, demoted, alerts);
 
   const mainDbs = mainRegion?.databases ?? [];
-  if (!mainRegion || mainDbs.length === 0)
-    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  if (!mainRegion || mainDbs.length === 0) return { main, epoch, actions, demoted, reasons, alerts };
 
   // A promotion whose intent was recorded but whose outcome was not: finish it (promoting twice is harmless).
   if (pending) {
@@ -180,7 +155,7 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
     });
     reasons.push(reason);
     alerts.push({ kind: 'promotion-pending', subject: pending.to, message: reason });
-    return { main: pending.to, epoch: pending.epoch, actions, splitBrain, detached, reasons, alerts };
+    return { main: pending.to, epoch: pending.epoch, actions, demoted, reasons, alerts };
   }
 
   const requested = overrides.failover;
@@ -209,18 +184,18 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
         reasons.push(reason);
       }
     }
-    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+    return { main, epoch, actions, demoted, reasons, alerts };
   }
 
   const dbs = databaseEvidence(health, mainRegion, policy, now);
   const down = dbs.filter((d) => d.status === 'down');
-  if (down.length === 0) return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  if (down.length === 0) return { main, epoch, actions, demoted, reasons, alerts };
   if (down.length < dbs.length) {
     const up = dbs.filter((d) => d.status !== 'down').map((d) => `${d.key} ${d.status}`);
     reasons.push(
       `${mainRegion.id}: database ${down.map((d) => d.key).join(', ')} down but ${up.join(', ')}; a partial loss of the main is not promoted automatically (an operator can: switchyard failover)`,
     );
-    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+    return { main, epoch, actions, demoted, reasons, alerts };
   }
   const downFor = Math.min(...down.map((d) => d.forMs));
   const after = policy.promotion.promoteAfterMs;
@@ -228,7 +203,7 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
     reasons.push(
       `${mainRegion.id}: databases unreachable for ${formatDuration(downFor)}; promotion considered after ${formatDuration(after)}`,
     );
-    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+    return { main, epoch, actions, demoted, reasons, alerts };
   }
 
   const checks = candidates(topology, mainRegion).map((r) => checkTarget(input, r, mainDbs));
@@ -242,18 +217,18 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
     reasons.push(msg);
     alerts.push({ kind: 'promotion-blocked', subject: mainRegion.id, message: msg });
     alerts.push({ kind: 'main-unavailable', subject: mainRegion.id, message: lost });
-    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+    return { main, epoch, actions, demoted, reasons, alerts };
   }
   if (opts.panic) {
     reasons.push(`${lost}; the panic guard holds the promotion of ${eligible.region.id}`);
-    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+    return { main, epoch, actions, demoted, reasons, alerts };
   }
   if (policy.promotion.mode === 'manual') {
     const msg = `${lost}; promotion of ${eligible.region.id} awaits operator approval: switchyard failover --to ${eligible.region.id}`;
     reasons.push(msg);
     alerts.push({ kind: 'awaiting-approval', subject: eligible.region.id, message: msg });
     alerts.push({ kind: 'main-unavailable', subject: mainRegion.id, message: lost });
-    return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+    return { main, epoch, actions, demoted, reasons, alerts };
   }
   epoch = state.epoch + 1;
   main = eligible.region.id;
@@ -264,5 +239,133 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
   const reason = `${lost}; promoting ${eligible.region.id} (epoch ${epoch}${lag}); management follows once it is writable`;
   actions.push(promote(eligible, state.main, epoch, false, reason, mainDbs));
   reasons.push(reason);
-  return { main, epoch, actions, splitBrain, detached, reasons, alerts };
+  return { main, epoch, actions, demoted, reasons, alerts };
+}
+
+/**
+ * The demotions of the next state. A non-main region (the target of a pending promotion excepted:
+ * it is becoming the main) is demoted when a fresh probe sees one of its databases writable
+ * (split-brain: fenced at once, on the first probe that sees it) or a primary that does not
+ * replicate (detached); an old main stays demoted as recorded. A demotion is lifted only on
+ * positive evidence — every database of the region seen up as a streaming replica — and unknown
+ * or stale evidence keeps it as it is.
+ */
+function demotions(
+  input: DecideInput,
+  actions: Action[],
+  reasons: string[],
+  alerts: Alert[],
+): Record<RegionId, Demotion> {
+  const { topology, health, state, now, wall } = input;
+  const policy = topology.policy;
+  const next: Record<RegionId, Demotion> = {};
+  const pendingTo = state.promotion?.to;
+  for (const region of topology.regions) {
+    const prev = state.demoted?.[region.id];
+    if (region.id === state.main || region.id === pendingTo || region.databases.length === 0) continue;
+    const samples = region.databases.map((key) => ({
+      key,
+      s: freshSample(health[region.id]?.databases?.[key], policy, now),
+    }));
+    const writable = samples.filter((x) => x.s?.writable === true).map((x) => x.key);
+    const primaries = samples.filter((x) => x.s?.role === 'primary').map((x) => x.key);
+    const rebuilt =
+      samples.every((x) => x.s?.role === 'replica' && x.s.writable !== true && x.s.streaming !== false) &&
+      databaseEvidence(health, region, policy, now).every((d) => d.status === 'up');
+    if (writable.length > 0) {
+      const reason = `${region.id}: database ${writable.join(', ')} reports itself writable but ${state.main} is the main; fencing it (split-brain) and keeping auth and management away`;
+      next[region.id] = {
+        reason: prev?.reason === 'old-main' ? 'old-main' : 'split-brain',
+        since: prev?.since ?? wall,
+        epoch: prev?.epoch ?? state.epoch,
+        fenced: false,
+        detail: reason,
+      };
+      actions.push({ type: 'fence', region: region.id, databases: writable, epoch: state.epoch, reason });
+      reasons.push(reason);
+      alerts.push({ kind: 'split-brain', subject: region.id, message: reason });
+    } else if (prev && rebuilt) {
+      reasons.push(
+        `${region.id}: every database replicates from ${state.main} again (rebuilt); it may serve auth again`,
+      );
+    } else if (prev) {
+      next[region.id] = prev;
+      // An old main whose fence never completed (it was unreachable) is fenced once it answers.
+      const reachable = samples.filter((x) => x.s !== undefined).map((x) => x.key);
+      if (!prev.fenced && reachable.length > 0) {
+        const reason = `${region.id}: ${prev.reason === 'old-main' ? 'old main' : 'demoted region'} answers again and its fence never completed; fencing ${reachable.join(', ')}`;
+        actions.push({ type: 'fence', region: region.id, databases: reachable, epoch: state.epoch, reason });
+        reasons.push(reason);
+      } else if (primaries.length > 0)
+        reasons.push(
+          `${region.id}: database ${primaries.join(', ')} is read-only but not replicating from ${state.main} (${prev.reason === 'old-main' ? 'the old main, not yet rebuilt' : 'not yet rebuilt'}); auth stays away`,
+        );
+    } else if (primaries.length > 0) {
+      const detail = `${region.id}: database ${primaries.join(', ')} is read-only but not replicating from ${state.main}; auth stays away until it is rebuilt`;
+      next[region.id] = { reason: 'detached', since: wall, epoch: state.epoch, fenced: true, detail };
+      reasons.push(detail);
+    }
+  }
+  return next;
+}
+
+/**
+ * Conditions that last until they end, not events: each is an alert on every decision while it
+ * holds. Raised only on evidence — unknown samples never raise (or clear) them.
+ */
+function lastingAlerts(input: DecideInput, demoted: Record<RegionId, Demotion>, alerts: Alert[]): void {
+  const { topology, health, state, now } = input;
+  const policy = topology.policy;
+  for (const [id, d] of Object.entries(demoted)) {
+    if (d.reason === 'old-main' && !d.fenced)
+      alerts.push({
+        kind: 'old-main-unfenced',
+        subject: id,
+        message: `${id} (old main since epoch ${d.epoch}) is not fenced: its databases did not answer; it is fenced when it answers, and must not come back writable (hard fence, docs/runbook.md#old-main-unfenced)`,
+      });
+    else
+      alerts.push({
+        kind: 'rebuild-needed',
+        subject: id,
+        message: `${id} (${d.reason === 'old-main' ? 'fenced old main' : d.reason}) must be rebuilt as a replica of ${state.main} before it serves auth or fails back (docs/runbook.md#rebuild-needed)`,
+      });
+  }
+  const main = regionById(topology, state.main);
+  if (!main || main.databases.length === 0) return;
+  if (!state.promotion) {
+    const readOnly = main.databases.filter((k) => {
+      const s = freshSample(health[main.id]?.databases?.[k], policy, now);
+      return s !== undefined && s.writable === false;
+    });
+    if (readOnly.length > 0)
+      alerts.push({
+        kind: 'main-read-only',
+        subject: main.id,
+        message: `management points at ${main.id}, but its database ${readOnly.join(', ')} is read-only: management writes fail (docs/runbook.md#main-read-only)`,
+      });
+  }
+  const others = topology.regions.filter(
+    (r) => r.id !== main.id && r.role !== 'edge' && r.databases.length > 0,
+  );
+  if (others.length === 0) return;
+  const missing: string[] = [];
+  for (const key of main.databases) {
+    let known = true;
+    let replicated = false;
+    for (const r of others) {
+      if (!r.databases.includes(key) || demoted[r.id]) continue;
+      const db = health[r.id]?.databases?.[key];
+      const s = freshSample(db, policy, now);
+      const ev = databaseEvidence(health, r, policy, now).find((e) => e.key === key);
+      if (s?.role === 'replica' && s.streaming !== false && ev?.status === 'up') replicated = true;
+      else if (ev?.status === 'unknown') known = false;
+    }
+    if (!replicated && known) missing.push(key);
+  }
+  if (missing.length > 0)
+    alerts.push({
+      kind: 'no-replica',
+      subject: main.id,
+      message: `${main.id} (main) has no streaming replica of ${missing.join(', ')}: losing ${main.id} now loses data and leaves nothing to promote (docs/runbook.md#no-replica)`,
+    });
 }

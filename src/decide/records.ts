@@ -36,6 +36,13 @@ export interface RecordContext {
   serves: (region: RegionId, cls: TrafficClass) => boolean;
   /** Actions the management record must wait for ("promote:r2"). */
   managementDependsOn: string[];
+  /**
+   * Regions whose evidence for a class is unknown (never probed, stale, no quorum). They keep the
+   * weight last written: no record moves on unknown evidence. Omitted: nothing is unknown.
+   */
+  unknown?: (region: RegionId, cls: TrafficClass) => boolean;
+  /** Regions an operator moved (drained, in a maintenance window): their weight follows the override. */
+  overridden?: (region: RegionId) => boolean;
 }
 
 /** Weights for a record from the failover matrix; may be all zero (the caller applies the last-good rule). */
@@ -99,6 +106,30 @@ function forcedRoute(record: RecordDef, routes: Overrides['routes']): RegionId |
   return routes[record.key] ?? routes[name] ?? routes[`${name}.`];
 }
 
+/**
+ * A region whose evidence is unknown keeps the weight last written for it — whatever the matrix
+ * would now give it — unless an operator's override moved it. Mutates `weights`; returns the
+ * regions held.
+ */
+function holdUnknown(
+  record: RecordDef,
+  ctx: RecordContext,
+  previous: Weights | undefined,
+  weights: Weights,
+): RegionId[] {
+  if (!previous || !ctx.unknown) return [];
+  const held: RegionId[] = [];
+  for (const id of Object.keys(record.targets).sort()) {
+    if (!ctx.unknown(id, record.class) || ctx.overridden?.(id)) continue;
+    const was = previous[id] ?? 0;
+    if (weights[id] !== was) {
+      weights[id] = was;
+      held.push(id);
+    }
+  }
+  return held;
+}
+
 /** Plans one record: forced route, management, or the matrix; never all-zero. */
 export function planRecord(record: RecordDef, ctx: RecordContext, alerts: Alert[]): RecordPlan {
   const previous = ctx.state.weights[record.key];
@@ -125,8 +156,20 @@ export function planRecord(record: RecordDef, ctx: RecordContext, alerts: Alert[
     weights = only(record, { [forced]: record.targets[forced]?.weight ?? 100 });
     reason = `forced to ${forced} by an operator`;
   } else {
-    ({ weights, reason } = matrixWeights(record, ctx.topology, ctx.serves));
+    // An unknown region counts as serving only where it already served: the matrix then picks a
+    // known candidate rather than pointing traffic at one nobody has seen.
+    const serves = (id: RegionId, cls: TrafficClass) =>
+      ctx.serves(id, cls) &&
+      (!ctx.unknown?.(id, cls) || ctx.overridden?.(id) === true || !previous || (previous[id] ?? 0) > 0);
+    ({ weights, reason } = matrixWeights(record, ctx.topology, serves));
     if (forced !== undefined) reason += `; forced route to ${forced} ignored: the record has no target there`;
+    // With no candidate at all the last good answer stays whole (below); otherwise the regions
+    // nobody has evidence about keep what they had.
+    if (!isAllZero(weights)) {
+      const held = holdUnknown(record, ctx, previous, weights);
+      if (held.length > 0)
+        reason += `; ${held.join(', ')} unknown: keep${held.length === 1 ? 's' : ''} the weight last written`;
+    }
   }
   if (isAllZero(weights)) {
     const lastGood =
@@ -137,4 +180,33 @@ export function planRecord(record: RecordDef, ctx: RecordContext, alerts: Alert[
     reason = `${reason}; keeping the last good weights (never an all-zero set)`;
   }
   return { ...base, weights, dependsOn, changed: !sameWeights(previous, weights), reason };
+}
+
+/**
+ * The weights the engine writes for a persisted state when nothing is changing: the matrix over
+ * the state's own facts (main, hold-downs, demotions), before any override. `plan` scenarios use it
+ * as the default "last written" answer, so that "changed" means changed from that state.
+ */
+export function settledWeights(
+  topology: Topology,
+  state: Pick<EngineState, 'main' | 'out' | 'demoted'>,
+): Record<string, Weights> {
+  const serves = (id: RegionId, cls: TrafficClass) => {
+    const region = regionById(topology, id);
+    if (!region || cls === 'management') return false;
+    if (cls === 'api' ? !region.hasGateway : !region.hasKeyManager) return false;
+    if (state.out[id]?.includes(cls) ?? false) return false;
+    return !(cls === 'auth' && state.demoted?.[id] !== undefined);
+  };
+  const ctx: RecordContext = {
+    topology,
+    state: { epoch: 0, main: state.main, out: state.out, weights: {} },
+    overrides: { drained: [], frozen: false, routes: {} },
+    main: state.main,
+    serves,
+    managementDependsOn: [],
+  };
+  const out: Record<string, Weights> = {};
+  for (const r of topology.records) out[r.key] = planRecord(r, ctx, []).weights;
+  return out;
 }

@@ -22,8 +22,8 @@ export function decideServing(
   input: DecideInput,
   opts: {
     holdHealth: boolean;
-    splitBrain: Set<RegionId>;
-    detached: Set<RegionId>;
+    /** Regions whose databases are not the main's replicas: kept away from auth. */
+    demoted: ReadonlySet<RegionId>;
     maintenance?: Set<RegionId>;
   },
 ): ServingDecision {
@@ -55,7 +55,7 @@ export function decideServing(
         } else if (wasOut && ev.status === 'up') {
           if (ev.forMs >= recoverAfterMs) {
             isOut = false;
-            const barred = cls === 'auth' && (opts.splitBrain.has(region.id) || opts.detached.has(region.id));
+            const barred = cls === 'auth' && opts.demoted.has(region.id);
             reasons.push(
               `${region.id}: ${what} healthy for ${formatDuration(ev.forMs)} (recoverAfter ${formatDuration(recoverAfterMs)}); ${barred ? `${cls} still stays away: its databases are not the main's replicas` : `${cls} traffic returns to ${region.id}`}`,
             );
@@ -81,7 +81,7 @@ export function decideServing(
     if (!region || !canServe(region, cls) || cls === 'management') return false;
     if (drained.has(id) || opts.maintenance?.has(id)) return false;
     if (out[id]?.includes(cls)) return false;
-    if (cls === 'auth' && (opts.splitBrain.has(id) || opts.detached.has(id))) return false;
+    if (cls === 'auth' && opts.demoted.has(id)) return false;
     return true;
   };
   return { out, serves, reasons };

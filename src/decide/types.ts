@@ -13,11 +13,20 @@ export interface ComponentHealth {
 }
 
 export interface DatabaseHealth extends ComponentHealth {
+  /**
+   * What the last successful probe saw (role, writability, lag), taken at `sampledAt`. These come
+   * from one result, not from the rise/fall status: a writable database outside the main is fenced
+   * on the first probe that sees it. Absent when no successful probe has been seen since the last
+   * fence or promotion of its region (evidence from before a fence is not evidence).
+   */
+  sampledAt?: number;
   /** primary = not in recovery / no replication configured. */
   role?: 'primary' | 'replica';
   writable?: boolean;
   lagSeconds?: number | null;
   lagBytes?: number | null;
+  /** Replica only: is the replication stream running (WAL receiver / IO thread)? */
+  streaming?: boolean;
 }
 
 export interface RegionHealth {
@@ -37,6 +46,23 @@ export interface PendingPromotion {
   force: boolean;
 }
 
+/**
+ * Why a non-main region's databases may not serve auth or management: an old main (after a
+ * failover or switchover), a region that was found writable outside the main (split-brain), or one
+ * whose databases are primaries that do not replicate from the main (detached). Persisted, so a
+ * restart with no evidence yet cannot send auth back to a fenced old main. Cleared only on positive
+ * evidence: every database of the region seen up as a streaming replica of the main (rebuilt).
+ */
+export interface Demotion {
+  reason: 'old-main' | 'split-brain' | 'detached';
+  /** Wall time (ms) the demotion was recorded: a label, never used for elapsed time. */
+  since: number;
+  epoch: number;
+  /** Whether a fence of its databases has completed since the demotion. */
+  fenced: boolean;
+  detail: string;
+}
+
 /** The small durable truth the engine reads and proposes the next version of. */
 export interface EngineState {
   /** Monotonic; bumped by every promotion so stale actors can be fenced by it. */
@@ -44,9 +70,14 @@ export interface EngineState {
   main: RegionId;
   /** Regions held out of a traffic class by health (the anti-flap memory). */
   out: Record<RegionId, TrafficClass[]>;
-  /** Last weights written per record key: the "last good" answer. */
+  /**
+   * Weights written (intent first: saved before DNS is told) per record key: the "last good" and
+   * the live answer the engine holds while evidence is unknown.
+   */
   weights: Record<string, Record<RegionId, number>>;
   promotion?: PendingPromotion;
+  /** Regions kept away from auth and management until rebuilt (see Demotion). */
+  demoted?: Record<RegionId, Demotion>;
 }
 
 export interface Overrides {
@@ -65,7 +96,10 @@ export interface DecideInput {
   health: HealthView;
   state: EngineState;
   overrides: Overrides;
+  /** Monotonic time (ms), the frame of every `since`/`checkedAt` in `health`. */
   now: number;
+  /** Wall time (ms): only to label what the plan records in the state (a demotion's `since`). */
+  wall: number;
 }
 
 export interface RecordPlan {
@@ -75,7 +109,11 @@ export interface RecordPlan {
   home?: RegionId;
   type: RecordType;
   weights: Record<RegionId, number>;
-  /** Actions this record change waits for, as "type:region" (e.g. "promote:r2"). */
+  /**
+   * What this record change waits for: "promote:r2" (the promotion of r2), or "evidence" (no
+   * weights were ever written or read for it and its regions' evidence is unknown: nothing is
+   * written until there is something to go on). The executor keeps the written weights meanwhile.
+   */
   dependsOn: string[];
   changed: boolean;
   reason: string;
@@ -105,7 +143,40 @@ export type AlertKind =
   | 'awaiting-approval'
   | 'promotion-blocked'
   | 'promotion-pending'
-  | 'main-unavailable';
+  | 'main-unavailable'
+  /** An old main whose fence has not completed (it was unreachable): it must not come back writable. */
+  | 'old-main-unfenced'
+  /** A demoted region (fenced old main, split-brain, detached) that must be rebuilt as a replica. */
+  | 'rebuild-needed'
+  /** The main's databases have no streaming replica anywhere: losing the main now loses data. */
+  | 'no-replica'
+  /** Management points at a main whose databases are read-only. */
+  | 'main-read-only'
+  /** A record has no basis to be written yet: no persisted or live weights and evidence unknown. */
+  | 'no-evidence'
+  /** Raised by the daemon, not the engine: the state cannot be saved, so nothing is applied. */
+  | 'state-unwritable'
+  /** Raised by the daemon: writes or reads of the DNS provider are failing and being retried. */
+  | 'dns-failing';
+
+/** Every alert kind, in a stable order (metrics initialise a series per kind). */
+export const ALERT_KINDS: readonly AlertKind[] = [
+  'panic',
+  'frozen',
+  'no-candidate',
+  'split-brain',
+  'awaiting-approval',
+  'promotion-blocked',
+  'promotion-pending',
+  'main-unavailable',
+  'old-main-unfenced',
+  'rebuild-needed',
+  'no-replica',
+  'main-read-only',
+  'no-evidence',
+  'state-unwritable',
+  'dns-failing',
+];
 
 export interface Alert {
   kind: AlertKind;

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SwitchyardError } from '../util/errors.js';
 import { SimulatedDatabase } from './simulated-database.js';
 
 export const DEMO_REGIONS = ['r1', 'r2', 'r3', 'r4'] as const;
@@ -26,7 +27,7 @@ export class DemoWorld {
 
   database(region: string, key: string): SimulatedDatabase {
     const db = this.databases.get(`${region}.${key}`);
-    if (!db) throw new Error(`the demo has no database ${region}.${key}`);
+    if (!db) throw new SwitchyardError('INTERNAL', `the demo has no database ${region}.${key}`);
     return db;
   }
 

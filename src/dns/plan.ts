@@ -1,4 +1,5 @@
 import type { RecordDef, RecordTarget, RegionId } from '../topology/types.js';
+import type { ErrorCode } from '../util/errors.js';
 import type { DesiredWeights, WeightedSet } from './types.js';
 
 /**
@@ -8,7 +9,9 @@ import type { DesiredWeights, WeightedSet } from './types.js';
  * engine asks for.
  */
 
-export type PlanProblemCode =
+/** Codes of the error catalogue (src/util/errors.ts, docs/errors.md), so status and logs share them. */
+export type PlanProblemCode = Extract<
+  ErrorCode,
   /** A record's changes were dropped: afterwards every one of its sets would weigh 0. */
   | 'DNS_ALL_ZERO'
   /** A configured set is not live and createMissing is off. */
@@ -18,7 +21,8 @@ export type PlanProblemCode =
   /** A desired weight names a record key that is not configured. */
   | 'DNS_UNKNOWN_RECORD'
   /** A desired weight is not an integer 0–255; the record's changes were dropped. */
-  | 'DNS_INVALID_WEIGHT';
+  | 'DNS_INVALID_WEIGHT'
+>;
 
 export interface PlanProblem {
   code: PlanProblemCode;

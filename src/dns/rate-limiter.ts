@@ -1,10 +1,10 @@
-import type { Clock } from '../util/clock.js';
+import { type Clock, sleep } from '../util/clock.js';
 
 /**
  * A client-side token bucket: Route 53 limits each account to 5 requests/s (newer accounts:
  * burst 50, refill 10/s), shared with every other tool in the account, so switchyard stays under
  * its configured share instead of discovering the limit through Throttling errors.
- * Waiters are served in order.
+ * Waiters are served in order; a waiter whose signal aborts leaves without taking a token.
  */
 export class TokenBucket {
   private tokens: number;
@@ -20,28 +20,33 @@ export class TokenBucket {
     this.last = clock.monotonic();
   }
 
-  /** Resolves when a request may be sent. */
-  acquire(): Promise<void> {
-    const turn = this.tail.then(() => this.takeOne());
-    this.tail = turn;
+  /** Resolves when a request may be sent; rejects with the signal's reason once it aborts. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    const turn = this.tail.then(() => this.takeOne(signal));
+    this.tail = turn.catch(() => undefined);
     return turn;
   }
 
   private refill(): void {
     const now = this.clock.monotonic();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
+    // Monotonic time never goes back, but clamp anyway: a negative bucket would stall every caller.
+    this.tokens = Math.min(
+      this.burst,
+      this.tokens + (Math.max(0, now - this.last) / 1000) * this.ratePerSecond,
+    );
     this.last = now;
   }
 
-  private async takeOne(): Promise<void> {
+  private async takeOne(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
+      if (signal?.aborted) throw signal.reason;
       this.refill();
       if (this.tokens >= 1) {
         this.tokens -= 1;
         return;
       }
       const waitMs = Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
-      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, waitMs));
+      await sleep(this.clock, waitMs, signal);
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RecordDef, RegionId } from '../topology/types.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, type TimerHandle, withDeadline } from '../util/clock.js';
+import { formatDuration } from '../util/duration.js';
 import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import { systemRandom } from '../util/random.js';
 import { type BackoffBounds, backoffDelay, Sleeper } from './backoff.js';
@@ -13,10 +14,20 @@ export interface DnsReconcilerOptions {
   dryRun: boolean;
   /** Create configured sets that are not live (otherwise they are reported and skipped). */
   createMissing: boolean;
-  /** Backoff between failed reconcile attempts; retried forever while the daemon runs. */
+  /**
+   * Backoff between failed reconcile attempts, permanent failures included; retried forever while
+   * the daemon runs (a permanent failure is also retried at once when the desired state changes).
+   */
   retry?: Partial<BackoffBounds>;
   /** Randomness for jitter (injected so tests are deterministic). */
   random?: () => number;
+  /**
+   * A read or write still unanswered after this long raises the alert (the provider keeps
+   * trying within its own bounds): an operator learns of a hung API before the call gives up.
+   */
+  stallAfterMs?: number;
+  /** close() waits this long for the call in flight to finish, then aborts it (closes the provider). */
+  closeGraceMs?: number;
 }
 
 export interface DnsReconcilerDeps {
@@ -46,10 +57,18 @@ export interface DnsStatus {
   dryRun: boolean;
   /** A desired state is waiting or being applied. */
   pending: boolean;
-  /** Reads or writes are failing and being retried (the alert gauge is 1). */
+  /**
+   * Reads or writes are failing (or a call has gone unanswered for stallAfterMs) and are being
+   * retried with backoff; the alert gauge is 1. Stays true until an apply succeeds.
+   */
   failing: boolean;
   consecutiveFailures: number;
+  /** Wall time of the last successful reconcile, a no-op included (the loop offers every second). */
   lastApplyAt?: string;
+  /** Wall time of the last write that changed live DNS (not dry-run, not a no-op). */
+  lastChangeAt?: string;
+  /** Wall time of the last successful read of live DNS (start, full reconcile, after a failure). */
+  lastReadAt?: string;
   lastError?: { code: string; message: string; at: string };
   /** Problems of the last plan (missing sets, refused all-zero changes…). */
   problems: PlanProblem[];
@@ -69,6 +88,8 @@ interface Job {
 }
 
 const DEFAULT_RETRY: BackoffBounds = { baseMs: 1_000, maxMs: 30_000 };
+const DEFAULT_STALL_AFTER_MS = 20_000;
+const DEFAULT_CLOSE_GRACE_MS = 5_000;
 
 /**
  * Sits between the engine and a DNS provider. The engine calls `submit()` every loop; the
@@ -86,16 +107,28 @@ export class DnsReconciler {
   private readonly retry: BackoffBounds;
   private readonly random: () => number;
   private readonly sleeper: Sleeper;
+  private readonly stallAfterMs: number;
+  private readonly closeGraceMs: number;
 
   /** Live sets as last read or written; undefined until read, `stale` forces a re-read. */
   private live?: WeightedSet[];
   private stale = true;
   private pending?: Job;
+  /** The job the worker is processing (its waiters are released by close() whatever happens). */
+  private current?: Job;
   private lastDesired?: DesiredWeights;
   private worker?: Promise<void>;
   private closed = false;
+  private closing?: Promise<void>;
   private failures = 0;
+  /** The call in flight has gone unanswered for stallAfterMs. */
+  private stalled = false;
+  private stallTimer?: TimerHandle;
+  /** Signature of the desired state whose last attempt failed permanently (undefined otherwise). */
+  private refused?: string;
   private lastApplyAt?: number;
+  private lastChangeAt?: number;
+  private lastReadAt?: number;
   private lastError?: { code: string; message: string; at: number };
   private lastProblems: PlanProblem[] = [];
   private lastLoggedPlan = '';
@@ -110,6 +143,8 @@ export class DnsReconciler {
     this.retry = { ...DEFAULT_RETRY, ...deps.options.retry };
     this.random = deps.options.random ?? systemRandom;
     this.sleeper = new Sleeper(deps.clock);
+    this.stallAfterMs = deps.options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS;
+    this.closeGraceMs = deps.options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
   }
 
   /** Reads live state (adopting it); resolves once read. Same as a full reconcile. */
@@ -133,8 +168,10 @@ export class DnsReconciler {
 
   /**
    * Hands the engine's desired weights over. Never blocks the caller's loop: it resolves when
-   * this desired state (or a newer one that superseded it) has been applied, and rejects only for
-   * errors a retry cannot fix (DNS_INVALID_CHANGE, DNS_OWNERSHIP).
+   * this desired state (or a newer one that superseded it) has been applied, and rejects when an
+   * attempt fails with an error a retry of the same request cannot fix (DNS_INVALID_CHANGE,
+   * DNS_OWNERSHIP). Such a failure keeps the alert raised and is retried only after backoff, or
+   * at once when the desired state changes (the new one may not have the problem).
    */
   submit(desired: DesiredWeights): Promise<ReconcileOutcome> {
     if (this.closed) return Promise.reject(closedError());
@@ -142,6 +179,7 @@ export class DnsReconciler {
     if (this.pending) this.pending.desired = desired;
     else this.pending = { desired, waiters: [] };
     const p = this.join(this.pending);
+    if (this.refused !== undefined && this.refused !== signature(desired)) this.sleeper.cancelAll();
     this.kick();
     return p;
   }
@@ -155,13 +193,19 @@ export class DnsReconciler {
   }
 
   status(): DnsStatus {
+    const iso = (wall: number | undefined) => (wall === undefined ? undefined : new Date(wall).toISOString());
+    const lastApplyAt = iso(this.lastApplyAt);
+    const lastChangeAt = iso(this.lastChangeAt);
+    const lastReadAt = iso(this.lastReadAt);
     return {
       provider: this.provider.kind,
       dryRun: this.options.dryRun,
       pending: this.pending !== undefined || this.worker !== undefined,
-      failing: this.failures > 0,
+      failing: this.failures > 0 || this.stalled,
       consecutiveFailures: this.failures,
-      ...(this.lastApplyAt !== undefined ? { lastApplyAt: new Date(this.lastApplyAt).toISOString() } : {}),
+      ...(lastApplyAt ? { lastApplyAt } : {}),
+      ...(lastChangeAt ? { lastChangeAt } : {}),
+      ...(lastReadAt ? { lastReadAt } : {}),
       ...(this.lastError
         ? {
             lastError: {
@@ -176,16 +220,55 @@ export class DnsReconciler {
     };
   }
 
-  /** Stops the worker (after the call in flight), rejects waiters, closes the provider. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops the worker and closes the provider, bounded whatever the provider does: the call in
+   * flight gets closeGraceMs to finish, then the provider is closed (which aborts it), and that
+   * too is given closeGraceMs. Every waiter is released.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closed = true;
     this.sleeper.cancelAll();
+    this.clearStallWatch();
     const job = this.pending;
     this.pending = undefined;
     for (const w of job?.waiters ?? []) w.reject(closedError());
-    await this.worker;
-    await this.provider.close?.();
+    const worker = this.worker;
+    if (worker) {
+      const finished = await withDeadline(
+        this.clock,
+        worker.then(() => true),
+        this.closeGraceMs,
+        () => false,
+      );
+      if (!finished)
+        this.log.warn(
+          { graceMs: this.closeGraceMs, reason: 'shutdown' },
+          'a DNS call was still in flight at shutdown; aborting it',
+        );
+    }
+    const closed = await withDeadline(
+      this.clock,
+      (this.provider.close?.() ?? Promise.resolve()).then(
+        () => true,
+        (err: unknown) => {
+          this.log.warn({ err, reason: 'shutdown' }, 'closing the DNS provider failed');
+          return true;
+        },
+      ),
+      this.closeGraceMs,
+      () => false,
+    );
+    if (!closed)
+      this.log.warn(
+        { graceMs: this.closeGraceMs, reason: 'shutdown' },
+        'the DNS provider did not close in time; leaving it',
+      );
+    for (const w of this.current?.waiters ?? []) w.reject(closedError());
   }
 
   private join(job: Job): Promise<ReconcileOutcome> {
@@ -204,27 +287,22 @@ export class DnsReconciler {
     while (this.pending && !this.closed) {
       const job = this.pending;
       this.pending = undefined;
+      this.current = job;
+      this.armStallWatch();
       try {
         const outcome = await this.process(job);
+        this.clearStallWatch();
         this.recovered();
         for (const w of job.waiters) w.resolve(outcome);
       } catch (err) {
-        this.stale = true; // after any failure the cache may be wrong: re-read before the next plan
-        this.lastError = { code: errorCode(err), message: (err as Error).message, at: this.clock.wall() };
-        if (isPermanent(err)) {
-          this.log.error({ err, reason: 'permanent DNS error' }, 'dns reconcile refused; not retried');
+        this.clearStallWatch();
+        if (this.closed) {
           for (const w of job.waiters) w.reject(err);
-          continue;
+          break;
         }
-        this.requeue(job);
-        this.failures++;
-        this.metrics.apiFailing.set(1);
-        const delay = backoffDelay(this.failures, this.retry, this.random);
-        this.log.warn(
-          { err, attempt: this.failures, retryInMs: delay, reason: 'DNS API failing; desired state kept' },
-          'dns reconcile failed; will retry',
-        );
-        await this.sleeper.sleep(delay);
+        await this.failed(job, err);
+      } finally {
+        this.current = undefined;
       }
     }
     if (this.closed) {
@@ -232,6 +310,67 @@ export class DnsReconciler {
       this.pending = undefined;
       for (const w of job?.waiters ?? []) w.reject(closedError());
     }
+  }
+
+  /**
+   * Every failure raises the alert and keeps it until an apply succeeds, and is retried after
+   * backoff. A permanent one (the request itself is refused) also rejects its waiters and is
+   * remembered, so that an unchanged desired state is not re-sent on every decision tick while a
+   * changed one is tried at once (see submit()).
+   */
+  private async failed(job: Job, err: unknown): Promise<void> {
+    this.stale = true; // after any failure the cache may be wrong: re-read before the next plan
+    this.lastError = { code: errorCode(err), message: (err as Error).message, at: this.clock.wall() };
+    this.failures++;
+    this.metrics.apiFailing.set(1);
+    const delay = backoffDelay(this.failures, this.retry, this.random);
+    const permanent = isPermanent(err);
+    this.refused = permanent ? signature(job.desired) : undefined;
+    if (permanent) {
+      this.log.error(
+        {
+          err,
+          attempt: this.failures,
+          retryInMs: delay,
+          reason: 'DNS refused the request; retried after backoff or when the desired state changes',
+        },
+        'dns reconcile refused',
+      );
+      for (const w of job.waiters) w.reject(err);
+      job.waiters = [];
+      // A refused read with no desired state to apply (start(), a full reconcile before the first
+      // decision) has nobody waiting for it any more: the caller decides (the daemon refuses to
+      // start). The next submit() reads again at once, and is retried with backoff from then on.
+      if (job.desired === undefined && !this.pending) return;
+    } else {
+      this.log.warn(
+        { err, attempt: this.failures, retryInMs: delay, reason: 'DNS API failing; desired state kept' },
+        'dns reconcile failed; will retry',
+      );
+    }
+    this.requeue(job);
+    // A different desired state submitted while the refused one was in flight is tried at once.
+    if (permanent && signature(this.pending?.desired) !== this.refused) return;
+    await this.sleeper.sleep(delay);
+  }
+
+  /** Raises the alert if the call in flight goes unanswered for stallAfterMs. */
+  private armStallWatch(): void {
+    this.clearStallWatch();
+    this.stallTimer = this.clock.setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.closed) return;
+      this.stalled = true;
+      this.metrics.apiFailing.set(1);
+      const message = `no answer from the ${this.provider.kind} provider for ${formatDuration(this.stallAfterMs)}; still trying`;
+      this.lastError = { code: 'DNS_UNAVAILABLE', message, at: this.clock.wall() };
+      this.log.warn({ stallAfterMs: this.stallAfterMs, reason: message }, 'dns provider not answering');
+    }, this.stallAfterMs);
+  }
+
+  private clearStallWatch(): void {
+    if (this.stallTimer) this.clock.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 
   /** A failed job goes back, unless a newer desired state arrived meanwhile (then it joins that). */
@@ -250,8 +389,11 @@ export class DnsReconciler {
   }
 
   private recovered(): void {
-    if (this.failures > 0) this.log.info({ failures: this.failures }, 'dns API recovered');
+    if (this.failures > 0 || this.stalled)
+      this.log.info({ failures: this.failures, reason: 'an apply succeeded' }, 'dns API recovered');
     this.failures = 0;
+    this.stalled = false;
+    this.refused = undefined;
     this.metrics.apiFailing.set(0);
   }
 
@@ -261,6 +403,7 @@ export class DnsReconciler {
       const live = await this.provider.read(this.records);
       this.live = live;
       this.stale = false;
+      this.lastReadAt = this.clock.wall();
       this.setWeightGauges(live);
       // A read can take long (the provider retries while the API is failing): plan the newest
       // desired state, never one that a submission made meanwhile has superseded.
@@ -285,6 +428,7 @@ export class DnsReconciler {
     const result = await this.provider.apply(plan.changes);
     this.remember(plan.changes);
     this.lastApplyAt = this.clock.wall();
+    this.lastChangeAt = this.lastApplyAt;
     this.metrics.lastApplyTimestamp.set(this.clock.wall() / 1000);
     for (const c of plan.changes) this.metrics.changesApplied.inc({ record: c.recordKey });
     this.log.info(
@@ -349,8 +493,19 @@ function describeSet(s: WeightedSet): string {
   return `${s.recordKey} ${s.setIdentifier}=${s.weight}`;
 }
 
+/** Permanent: the catalogue says a retry of the same request cannot succeed. Anything else backs off. */
 function isPermanent(err: unknown): boolean {
-  return isSwitchyardError(err, 'DNS_INVALID_CHANGE') || isSwitchyardError(err, 'DNS_OWNERSHIP');
+  return isSwitchyardError(err) && !err.retryable;
+}
+
+/** A stable text form of a desired state (key order does not matter); '' for a read-only job. */
+function signature(desired: DesiredWeights | undefined): string {
+  if (!desired) return '';
+  return JSON.stringify(
+    Object.keys(desired)
+      .sort()
+      .map((k) => [k, Object.entries(desired[k] ?? {}).sort(([a], [b]) => a.localeCompare(b))]),
+  );
 }
 
 function errorCode(err: unknown): string {

@@ -1,11 +1,15 @@
 /**
  * How a failed Route 53 call is handled:
  * - `throttled`: Throttling / PriorRequestNotComplete: retry with backoff;
- * - `transient`: 5xx, network errors, unparseable responses: retry with backoff;
- * - `invalid`: InvalidChangeBatch / InvalidInput and other 400s: never retried (the same batch
- *   fails the same way), reported with Route 53's messages;
- * - `fatal`: everything else (AccessDenied, NoSuchHostedZone…): not retried here; the reconciler
- *   keeps retrying slowly with the alert raised, since an operator may fix it.
+ * - `transient`: 5xx, network errors, timeouts, unparseable responses, and any 400 whose code is
+ *   not one of the documented permanent ones (a proxy's HTML error page, a code this version does
+ *   not know): retry with backoff;
+ * - `invalid`: only the codes Route 53 documents as "the request itself is wrong" for the calls
+ *   switchyard makes — InvalidChangeBatch and InvalidInput. The same request fails the same way,
+ *   so it is not retried in the call; it is reported with Route 53's messages;
+ * - `fatal`: other documented 4xx (AccessDenied, NoSuchHostedZone, a bad signature…): not retried
+ *   in the call; the reconciler keeps retrying with backoff and the alert raised, since an
+ *   operator may fix it.
  */
 export type Route53ErrorKind = 'throttled' | 'transient' | 'invalid' | 'fatal';
 
@@ -14,6 +18,8 @@ interface SdkErrorShape {
   code?: string;
   message?: string;
   messages?: unknown;
+  /** Route 53's native InvalidChangeBatch document, as the SDK leaves it when it cannot map it. */
+  Messages?: { Message?: unknown };
   $metadata?: { httpStatusCode?: number };
   $retryable?: { throttling?: boolean };
 }
@@ -25,7 +31,8 @@ const THROTTLED = new Set([
   'TooManyRequestsException',
   'RequestLimitExceeded',
 ]);
-const INVALID = new Set(['InvalidChangeBatch', 'InvalidInput', 'InvalidArgument']);
+/** Documented for ChangeResourceRecordSets, ListResourceRecordSets, GetHostedZone and GetChange. */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set(['InvalidChangeBatch', 'InvalidInput']);
 const NETWORK = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -44,12 +51,18 @@ export function classifyRoute53Error(err: unknown): Route53ErrorKind {
   const name = e.name ?? '';
   const status = e.$metadata?.httpStatusCode;
   if (THROTTLED.has(name) || e.$retryable?.throttling) return 'throttled';
-  if (INVALID.has(name)) return 'invalid';
+  if (PERMANENT_CODES.has(name)) return 'invalid';
+  // Route 53 answers InvalidChangeBatch with its own root element (<InvalidChangeBatch><Messages>),
+  // which the SDK surfaces as "Unknown" with the Messages it parsed: that shape is the code.
+  if (status === 400 && nativeMessages(e).length > 0) return 'invalid';
   if (status !== undefined && status >= 500) return 'transient';
   if (status !== undefined && status < 400) return 'transient'; // a 2xx we could not parse (truncated body)
   if (NETWORK.has(name) || (e.code !== undefined && NETWORK.has(e.code))) return 'transient';
   if (status === undefined) return 'transient'; // no HTTP answer we could read: connection or parse failure
-  if (status === 400) return 'invalid';
+  // A 400 without a documented permanent code is not proof that the request is wrong: a load
+  // balancer's error page or an unknown code. Back off and retry; the alert says it is failing.
+  if (status === 400) return 'transient';
+  if (status === 408 || status === 429) return 'transient';
   return 'fatal';
 }
 
@@ -58,7 +71,15 @@ export function route53Messages(err: unknown): string[] {
   const e = (err ?? {}) as SdkErrorShape;
   const list = Array.isArray(e.messages) ? e.messages.filter((m): m is string => typeof m === 'string') : [];
   if (list.length > 0) return list;
+  const native = nativeMessages(e);
+  if (native.length > 0) return native;
   return [e.message ?? String(err)];
+}
+
+function nativeMessages(e: SdkErrorShape): string[] {
+  const m = e.Messages?.Message;
+  const list = Array.isArray(m) ? m : [m];
+  return list.filter((x): x is string => typeof x === 'string' && x !== '');
 }
 
 export function describeRoute53Error(err: unknown): string {

@@ -12,7 +12,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { type Logger, pino } from 'pino';
 import type { Route53Config } from '../config/schema.js';
 import type { RecordDef } from '../topology/types.js';
-import { type Clock, systemClock } from '../util/clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
 import { systemRandom } from '../util/random.js';
 import { type BackoffBounds, backoffDelay, Sleeper } from './backoff.js';
@@ -37,9 +37,13 @@ export interface Route53ProviderDeps {
   retry?: Partial<BackoffBounds>;
   /** ListResourceRecordSets page size; Route 53's maximum is 300. */
   pageSize?: number;
-  /** Per-request socket timeout, so a hung control plane cannot stall the worker forever. */
+  /**
+   * Bound of one attempt of one API call (connect, send, answer), overriding the config's
+   * `requestTimeout` (tests). Enforced by an abort signal on the injected clock and, as a
+   * backstop, by the HTTP handler's own timeouts.
+   */
   requestTimeoutMs?: number;
-  /** TCP/TLS connection timeout. */
+  /** TCP/TLS connection timeout; at most the request timeout. */
   connectTimeoutMs?: number;
 }
 
@@ -47,9 +51,23 @@ type Route53Settings = Pick<
   Route53Config,
   'hostedZoneId' | 'region' | 'maxRequestsPerSecond' | 'pollInterval' | 'syncTimeout' | 'maxRetries'
 > &
-  Partial<Pick<Route53Config, 'endpoint' | 'assumeRoleArn'>>;
+  Partial<Pick<Route53Config, 'endpoint' | 'assumeRoleArn' | 'requestTimeout'>>;
 
 const DEFAULT_RETRY: BackoffBounds = { baseMs: 250, maxMs: 8_000 };
+/** Route 53 answers in well under a second; ten seconds without an answer is a hung call. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/** Why an attempt was aborted: its own deadline, or the provider closing. */
+class AttemptAborted extends Error {
+  constructor(
+    readonly why: 'timeout' | 'closed',
+    message: string,
+  ) {
+    super(message);
+    this.name = why === 'timeout' ? 'TimeoutError' : 'AbortError';
+  }
+}
 
 /**
  * The Route 53 provider: reads the weighted sets switchyard manages and writes only what differs,
@@ -70,6 +88,9 @@ export class Route53DnsProvider implements DnsProvider {
   private readonly random: () => number;
   private readonly retry: BackoffBounds;
   private readonly pageSize: number;
+  private readonly requestTimeoutMs: number;
+  /** Aborted by close(): ends waits for a token and every attempt in flight. */
+  private readonly closing = new AbortController();
   private zoneName?: string;
   private closed = false;
 
@@ -86,11 +107,12 @@ export class Route53DnsProvider implements DnsProvider {
     this.random = deps.random ?? systemRandom;
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
     this.pageSize = Math.min(300, Math.max(1, deps.pageSize ?? 300));
+    this.requestTimeoutMs = deps.requestTimeoutMs ?? config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.ownsClient = deps.client === undefined;
     this.client =
       deps.client ??
       createRoute53Client(config, deps.credentials, {
-        requestTimeoutMs: deps.requestTimeoutMs,
+        requestTimeoutMs: this.requestTimeoutMs,
         connectTimeoutMs: deps.connectTimeoutMs,
       });
   }
@@ -116,12 +138,13 @@ export class Route53DnsProvider implements DnsProvider {
     const ids: string[] = [];
     for (const [i, batch] of batches.entries()) {
       const part = batches.length > 1 ? ` (batch ${i + 1}/${batches.length})` : '';
-      const resp = await this.call('ChangeResourceRecordSets', () =>
+      const resp = await this.call('ChangeResourceRecordSets', (abortSignal) =>
         this.client.send(
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: this.zoneId,
             ChangeBatch: { Comment: `switchyard: ${batch.length} weighted set(s)${part}`, Changes: batch },
           }),
+          { abortSignal },
         ),
       );
       ids.push(bareId(resp.ChangeInfo?.Id ?? ''));
@@ -130,8 +153,14 @@ export class Route53DnsProvider implements DnsProvider {
     return { changeId: ids[ids.length - 1], changeIds: ids, writeCalls: batches.length, insync };
   }
 
+  /**
+   * Bounded whatever the API does: aborts every attempt in flight and every wait (token bucket,
+   * backoff, INSYNC polling), then destroys the client's sockets. Calls in progress reject.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    this.closing.abort(new AttemptAborted('closed', 'the Route 53 provider was closed'));
     this.sleeper.cancelAll();
     if (this.ownsClient) this.client.destroy();
   }
@@ -139,8 +168,8 @@ export class Route53DnsProvider implements DnsProvider {
   /** Once: the zone exists and every managed name lies inside it (a clear error beats a 400). */
   private async checkZone(records: readonly RecordDef[]): Promise<void> {
     if (this.zoneName === undefined) {
-      const resp = await this.call('GetHostedZone', () =>
-        this.client.send(new GetHostedZoneCommand({ Id: this.zoneId })),
+      const resp = await this.call('GetHostedZone', (abortSignal) =>
+        this.client.send(new GetHostedZoneCommand({ Id: this.zoneId }), { abortSignal }),
       );
       this.zoneName = canonicalName(resp.HostedZone?.Name ?? '');
     }
@@ -171,7 +200,7 @@ export class Route53DnsProvider implements DnsProvider {
     };
     while (start) {
       const from: { name: string; type?: RRType; identifier?: string } = start;
-      const resp = await this.call('ListResourceRecordSets', () =>
+      const resp = await this.call('ListResourceRecordSets', (abortSignal) =>
         this.client.send(
           new ListResourceRecordSetsCommand({
             HostedZoneId: this.zoneId,
@@ -180,6 +209,7 @@ export class Route53DnsProvider implements DnsProvider {
             ...(from.type && from.identifier ? { StartRecordIdentifier: from.identifier } : {}),
             MaxItems: this.pageSize,
           }),
+          { abortSignal },
         ),
       );
       for (const rrs of resp.ResourceRecordSets ?? [])
@@ -225,7 +255,9 @@ export class Route53DnsProvider implements DnsProvider {
         );
         if (this.closed) return report('timeout');
         for (const id of [...remaining]) {
-          const resp = await this.call('GetChange', () => this.client.send(new GetChangeCommand({ Id: id })));
+          const resp = await this.call('GetChange', (abortSignal) =>
+            this.client.send(new GetChangeCommand({ Id: id }), { abortSignal }),
+          );
           if (resp.ChangeInfo?.Status === 'INSYNC') remaining.delete(id);
         }
       }
@@ -233,20 +265,31 @@ export class Route53DnsProvider implements DnsProvider {
       this.metrics?.insyncSeconds.observe(done.propagationMs / 1000);
       return done;
     } catch (err) {
+      if (this.closed) return report('timeout'); // shutting down: not a propagation problem
       this.log.warn({ err, changeIds: ids }, 'could not confirm the change is INSYNC');
       return report('error');
     }
   }
 
-  /** One API call: paced by the token bucket, retried when Route 53 says it may be, counted. */
-  private async call<T>(operation: DnsOperation, send: () => Promise<T>): Promise<T> {
+  /**
+   * One API call: paced by the token bucket, each attempt bounded by its own deadline, retried
+   * when Route 53 says it may be (or did not answer in time), counted. Nothing here can wait for
+   * ever: close() aborts the token wait, the attempt in flight and the backoff sleep.
+   */
+  private async call<T>(operation: DnsOperation, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      await this.limiter.acquire();
+      if (this.closed) throw this.closedError(operation);
       try {
-        const result = await send();
+        await this.limiter.acquire(this.closing.signal);
+      } catch {
+        throw this.closedError(operation);
+      }
+      try {
+        const result = await this.attempt(send);
         this.metrics?.apiCalls.inc({ operation, outcome: 'ok' });
         return result;
       } catch (err) {
+        if (this.closed) throw this.closedError(operation, err);
         const kind = classifyRoute53Error(err);
         this.metrics?.apiCalls.inc({
           operation,
@@ -262,7 +305,7 @@ export class Route53DnsProvider implements DnsProvider {
           );
         }
         const retryable = kind === 'throttled' || kind === 'transient';
-        if (!retryable || attempt > this.config.maxRetries || this.closed)
+        if (!retryable || attempt > this.config.maxRetries)
           throw new SwitchyardError(
             'DNS_UNAVAILABLE',
             `Route 53 ${operation} failed${retryable ? ` after ${attempt} attempt(s)` : ''}: ${describeRoute53Error(err)}`,
@@ -278,6 +321,40 @@ export class Route53DnsProvider implements DnsProvider {
         await this.sleeper.sleep(delay);
       }
     }
+  }
+
+  /**
+   * One attempt under its own AbortSignal: aborted when its deadline passes on the injected clock
+   * or when the provider closes. The race makes the bound hold even if the SDK ignored the signal.
+   */
+  private async attempt<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const ms = this.requestTimeoutMs;
+    let timer: TimerHandle | undefined;
+    const onClose = () => controller.abort(this.closing.signal.reason);
+    this.closing.signal.addEventListener('abort', onClose, { once: true });
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      timer = this.clock.setTimeout(
+        () => controller.abort(new AttemptAborted('timeout', `no answer within ${ms}ms`)),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([send(controller.signal), aborted]);
+    } finally {
+      if (timer) this.clock.clearTimeout(timer);
+      this.closing.signal.removeEventListener('abort', onClose);
+    }
+  }
+
+  private closedError(operation: DnsOperation, cause?: unknown): SwitchyardError {
+    return new SwitchyardError(
+      'DNS_UNAVAILABLE',
+      `Route 53 ${operation} abandoned: the provider was closed`,
+      [],
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
@@ -295,14 +372,20 @@ export function createRoute53Client(
           clientConfig: { region: config.region },
         })
       : undefined);
+  const requestTimeout = timeouts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   return new Route53Client({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(creds ? { credentials: creds } : {}),
     maxAttempts: 1,
+    // A backstop behind the per-attempt abort signal. In @smithy/node-http-handler 4 a
+    // requestTimeout only logs a warning unless throwOnRequestTimeout is set; socketTimeout
+    // ends a connection that goes quiet mid-answer.
     requestHandler: {
-      connectionTimeout: timeouts.connectTimeoutMs ?? 5_000,
-      requestTimeout: timeouts.requestTimeoutMs ?? 15_000,
+      connectionTimeout: Math.min(timeouts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, requestTimeout),
+      requestTimeout,
+      throwOnRequestTimeout: true,
+      socketTimeout: requestTimeout,
     },
   });
 }

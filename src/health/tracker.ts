@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { ComponentHealth, DatabaseHealth, HealthView, Status } from '../decide/types.js';
 import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import { SwitchyardError } from '../util/errors.js';
 import { componentStatus } from './aggregate.js';
 import { initialTargetState, step, type TargetState } from './rise-fall.js';
 import { buildHealthTargets, type ComponentName, type HealthTarget } from './targets.js';
@@ -40,6 +41,8 @@ interface TargetEntry {
   state: TargetState;
   checkedAt?: number;
   last?: ProbeResult;
+  /** Databases: the last successful result (role, writability, lag) and when it was taken. */
+  sample?: DatabaseProbeResult;
 }
 
 interface ComponentEntry {
@@ -52,11 +55,32 @@ interface ComponentEntry {
   since: number;
 }
 
+/** A database's sample changed role or writability (a decision should run now, not on the next tick). */
+export interface SampleChange {
+  id: string;
+  region: string;
+  name: string;
+  role?: 'primary' | 'replica';
+  writable?: boolean;
+}
+
 type Listener = (change: HealthChange) => void;
 
 function consecutive(n: number, ok: boolean): string {
   const word = ok ? (n === 1 ? 'success' : 'successes') : n === 1 ? 'failure' : 'failures';
   return `${n} consecutive ${word}`;
+}
+
+export interface TrackerOptions {
+  clock?: Clock;
+  onChange?: Listener;
+  /** A database's sampled role or writability changed. */
+  onSample?: (change: SampleChange) => void;
+  /**
+   * A listener threw: report it (log and count). Bookkeeping goes on either way; without a handler
+   * the error is rethrown outside the tracker (an uncaught exception), never dropped.
+   */
+  onListenerError?: (err: unknown, change: HealthChange | SampleChange) => void;
 }
 
 /**
@@ -70,12 +94,24 @@ export class HealthTracker {
   private readonly componentOf = new Map<string, ComponentEntry>();
   private readonly listeners = new Set<Listener>();
 
-  constructor(targets: readonly HealthTarget[], opts: { clock?: Clock; onChange?: Listener } = {}) {
+  private readonly onSample: ((change: SampleChange) => void) | undefined;
+  private readonly onListenerError: (err: unknown, change: HealthChange | SampleChange) => void;
+
+  constructor(targets: readonly HealthTarget[], opts: TrackerOptions = {}) {
     const now = (opts.clock ?? systemClock).monotonic();
     if (opts.onChange) this.listeners.add(opts.onChange);
+    this.onSample = opts.onSample;
+    // Never silent: without a handler the error surfaces as an uncaught exception.
+    this.onListenerError =
+      opts.onListenerError ??
+      ((err) =>
+        queueMicrotask(() => {
+          throw err;
+        }));
     const byKey = new Map<string, ComponentEntry>();
     for (const spec of targets) {
-      if (this.byId.has(spec.id)) throw new Error(`duplicate health target ${spec.id}`);
+      if (this.byId.has(spec.id))
+        throw new SwitchyardError('CONFIG_INVALID', `health target ${spec.id} is configured twice`);
       const entry: TargetEntry = { spec, state: initialTargetState(now) };
       this.byId.set(spec.id, entry);
       let comp = byKey.get(spec.componentId);
@@ -97,7 +133,7 @@ export class HealthTracker {
     }
   }
 
-  static fromConfig(config: Config, opts: { clock?: Clock; onChange?: Listener } = {}): HealthTracker {
+  static fromConfig(config: Config, opts: TrackerOptions = {}): HealthTracker {
     return new HealthTracker(buildHealthTargets(config), opts);
   }
 
@@ -108,7 +144,7 @@ export class HealthTracker {
   }
 
   /** Applies one probe result; false when the target is unknown (e.g. removed by a reload). */
-  record(targetId: string, result: ProbeResult): boolean {
+  record(targetId: string, result: ProbeResult | DatabaseProbeResult): boolean {
     const t = this.byId.get(targetId);
     const comp = this.componentOf.get(targetId);
     if (!t || !comp) return false;
@@ -117,6 +153,21 @@ export class HealthTracker {
     t.state = step(before, result.ok, at, t.spec.rise, t.spec.fall);
     t.checkedAt = at;
     t.last = result;
+    // A sample is what the latest probe saw; a failed probe saw nothing, so none is kept.
+    if (t.spec.database && !result.ok) t.sample = undefined;
+    if (t.spec.database && result.ok) {
+      const r = result as DatabaseProbeResult;
+      const prev = t.sample;
+      t.sample = r;
+      if (prev?.role !== r.role || prev?.writable !== r.writable)
+        this.notifySample({
+          id: targetId,
+          region: t.spec.region,
+          name: t.spec.name,
+          ...(r.role ? { role: r.role } : {}),
+          ...(r.writable !== undefined ? { writable: r.writable } : {}),
+        });
+    }
     if (t.state.status !== before.status) {
       const n = result.ok ? t.state.successes : t.state.failures;
       const reason = `${consecutive(n, result.ok)}: ${result.detail}`;
@@ -168,13 +219,20 @@ export class HealthTracker {
       if (comp.component === 'database') {
         const t = comp.targets[0] as TargetEntry;
         const last = t.last as DatabaseProbeResult | undefined;
+        const sample = t.sample;
         const db: DatabaseHealth = {
           ...base,
           detail: last?.detail ?? 'not probed yet',
-          role: last?.role,
-          writable: last?.writable,
-          lagSeconds: last?.lagSeconds,
-          lagBytes: last?.lagBytes,
+          ...(sample
+            ? {
+                sampledAt: sample.at + sample.latencyMs,
+                role: sample.role,
+                writable: sample.writable,
+                lagSeconds: sample.lagSeconds,
+                lagBytes: sample.lagBytes,
+                ...(sample.streaming !== undefined ? { streaming: sample.streaming } : {}),
+              }
+            : {}),
         };
         region.databases ??= {};
         region.databases[t.spec.name] = db;
@@ -202,6 +260,17 @@ export class HealthTracker {
     }));
   }
 
+  /**
+   * Forgets the database samples of `region` taken before `before` (monotonic): after a fence or a
+   * promotion the region's role and writability are what the next probe says, not what a probe
+   * said before the change (which would look like a split-brain and be fenced again).
+   */
+  forgetSamples(region: string, before: number): void {
+    for (const t of this.byId.values())
+      if (t.spec.region === region && t.spec.database && t.sample && t.sample.at < before)
+        t.sample = undefined;
+  }
+
   /** True once every target has at least one result (the daemon's readiness signal). */
   allProbed(): boolean {
     for (const t of this.byId.values()) if (t.checkedAt === undefined) return false;
@@ -226,13 +295,23 @@ export class HealthTracker {
     return failing.length > 0 ? `${head}; ${failing.join('; ')}` : head;
   }
 
+  /** A failing listener must not break health bookkeeping; its error goes to onListenerError. */
   private emit(change: HealthChange): void {
     for (const l of this.listeners) {
       try {
         l(change);
-      } catch {
-        // A failing listener (a logger) must not break health bookkeeping.
+      } catch (err) {
+        this.onListenerError(err, change);
       }
+    }
+  }
+
+  private notifySample(change: SampleChange): void {
+    if (!this.onSample) return;
+    try {
+      this.onSample(change);
+    } catch (err) {
+      this.onListenerError(err, change);
     }
   }
 }

@@ -1,9 +1,10 @@
 import type mysql from 'mysql2/promise';
 import type { DatabaseConfig } from '../config/schema.js';
 import { connectMy, password } from '../database/connect.js';
+import { DbStepError } from '../database/failure.js';
 import { readMyStatus } from '../database/mysql-read.js';
 import type { MyFlavor, ReplicaStatus } from '../database/mysql-status.js';
-import { type DbProbeOptions, probeTimeout, runDbProbe } from '../database/probe-run.js';
+import { type DbProbeOptions, probeTimeout, runDbProbe } from './db-probe-run.js';
 import { systemClock } from '../util/clock.js';
 import type { DatabaseProbeResult, Probe } from './types.js';
 
@@ -45,7 +46,7 @@ export function createMysqlProbe(db: DatabaseConfig, opts: DbProbeOptions = {}):
           conn = await connectMy(db, { env: opts.env, applicationName: MY_PROBE_PROGRAM });
           if (closed) {
             conn.destroy();
-            throw new Error('timeout');
+            throw new DbStepError('timeout', 'timeout');
           }
           try {
             return await readMyStatus(conn, stmt);

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import type { DatabaseConfig } from '../config/schema.js';
 import { connectPg, password } from '../database/connect.js';
+import { DbStepError } from '../database/failure.js';
 import { type PgStatus, readPgStatus } from '../database/pg-status.js';
-import { type DbProbeOptions, probeTimeout, runDbProbe } from '../database/probe-run.js';
+import { type DbProbeOptions, probeTimeout, runDbProbe } from './db-probe-run.js';
 import { systemClock } from '../util/clock.js';
 import type { DatabaseProbeResult, Probe } from './types.js';
 
@@ -49,7 +50,7 @@ export function createPostgresProbe(
           });
           if (closed) {
             await client.end().catch(() => {});
-            throw new Error('timeout');
+            throw new DbStepError('timeout', 'timeout');
           }
           try {
             const s: PgStatus = await readPgStatus(client);

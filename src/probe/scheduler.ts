@@ -87,7 +87,8 @@ export class ProbeScheduler<R extends ProbeResult = ProbeResult> {
   }
 
   add(target: ScheduledTarget<R>): void {
-    if (this.entries.has(target.id)) throw new Error(`probe target ${target.id} is already scheduled`);
+    if (this.entries.has(target.id))
+      throw new SwitchyardError('CONFIG_INVALID', `probe target ${target.id} is configured twice`);
     if (!(target.intervalMs > 0) || !(target.timeoutMs > 0) || target.timeoutMs >= target.intervalMs)
       throw new SwitchyardError(
         'CONFIG_INVALID',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { duration, regionId } from '../config/fields.js';
 import { formatZodIssues } from '../config/issues.js';
 import { parseYaml } from '../config/load.js';
-import { nominalWeights } from '../decide/records.js';
+import { settledWeights } from '../decide/records.js';
 import type {
   DatabaseHealth,
   DecideInput,
@@ -44,6 +44,15 @@ export const scenarioSchema = z.strictObject({
       epoch: z.number().int().min(0).default(0),
       out: z.record(regionId, z.array(trafficClass)).default({}),
       weights: z.record(z.string(), z.record(regionId, z.number().int().min(0).max(255))).default({}),
+      demoted: z
+        .record(
+          regionId,
+          z.strictObject({
+            reason: z.enum(['old-main', 'split-brain', 'detached']).default('old-main'),
+            fenced: z.boolean().default(true),
+          }),
+        )
+        .default({}),
     })
     .prefault({}),
   down: z.array(timedComponent).default([]),
@@ -120,6 +129,7 @@ export function scenarioInput(
           status: 'up',
           since,
           checkedAt: now,
+          sampledAt: now,
           role: isMain ? 'primary' : 'replica',
           writable: isMain,
           lagSeconds: isMain ? null : 0,
@@ -158,12 +168,14 @@ export function scenarioInput(
     const forMs = typeof item === 'string' ? s.elapsed : item.for;
     apply(id, `down[${i}]`, (c) => {
       c.status = 'down';
+      delete (c as DatabaseHealth).sampledAt;
       c.since = now - forMs;
     });
   });
   s.unknown.forEach((item, i) => {
     apply(item, `unknown[${i}]`, (c) => {
       c.status = 'unknown';
+      delete (c as DatabaseHealth).sampledAt;
     });
   });
   for (const [target, obs] of Object.entries(s.database)) {
@@ -180,6 +192,7 @@ export function scenarioInput(
         continue;
       }
       if (obs.status !== undefined) d.status = obs.status;
+      if (d.status !== 'up') delete d.sampledAt;
       if (obs.role !== undefined) d.role = obs.role;
       if (obs.writable !== undefined) d.writable = obs.writable;
       if (obs.lagSeconds !== undefined) d.lagSeconds = obs.lagSeconds;
@@ -193,12 +206,33 @@ export function scenarioInput(
       errors,
     );
 
-  // Unless the scenario says otherwise, the last weights written are the nominal ones for its main,
-  // so that "changed" in the plan means changed from normal operation.
+  // Unless the scenario says otherwise, the last weights written are those the engine writes for
+  // the scenario's state (its main, hold-downs, demotions and overrides), so that "changed" in the
+  // plan means changed from that state.
+  const demoted: NonNullable<EngineState['demoted']> = {};
+  for (const [id, d] of Object.entries(s.state.demoted)) {
+    known(id, `state.demoted.${id}`);
+    demoted[id] = {
+      reason: d.reason,
+      since: now,
+      epoch: s.state.epoch,
+      fenced: d.fenced,
+      detail: 'from the scenario',
+    };
+  }
+  const settled = settledWeights(topology, { main, out: s.state.out, demoted });
   const weights: EngineState['weights'] = {};
-  for (const r of topology.records)
-    weights[r.key] = s.state.weights[r.name] ?? s.state.weights[r.key] ?? nominalWeights(r, main, topology);
-  const state: EngineState = { epoch: s.state.epoch, main, out: s.state.out, weights };
+  for (const r of topology.records) {
+    const w = s.state.weights[r.name] ?? s.state.weights[r.key] ?? settled[r.key];
+    if (w) weights[r.key] = w;
+  }
+  const state: EngineState = {
+    epoch: s.state.epoch,
+    main,
+    out: s.state.out,
+    weights,
+    ...(Object.keys(demoted).length > 0 ? { demoted } : {}),
+  };
   const overrides: Overrides = {
     drained: s.drained,
     frozen: s.frozen,
@@ -206,5 +240,5 @@ export function scenarioInput(
     maintenance: s.maintenance,
     ...(s.failover ? { failover: s.failover } : {}),
   };
-  return { topology, health, state, overrides, now };
+  return { topology, health, state, overrides, now, wall: now };
 }

@@ -1,4 +1,5 @@
 import { createTask, schedule, validate } from 'node-cron';
+import { SwitchyardError } from '../util/errors.js';
 
 /** Tests the cron expression against an instant; cheap enough to call per minute stepped over. */
 export type CronMatcher = (at: Date) => boolean;
@@ -8,7 +9,8 @@ export type CronMatcher = (at: Date) => boolean;
  * job), without keeping a task registered: the task is destroyed at once, its matcher survives.
  */
 export function cronMatcher(expr: string, timezone?: string): CronMatcher {
-  if (!validate(expr)) throw new Error(`"${expr}" is not a valid cron expression`);
+  if (!validate(expr))
+    throw new SwitchyardError('CONFIG_INVALID', `"${expr}" is not a valid cron expression`);
   if (timezone !== undefined) new Intl.DateTimeFormat('en-US', { timeZone: timezone }); // throws RangeError
   const task = createTask(expr, () => undefined, timezone ? { timezone } : {});
   void task.destroy();

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Logger, silentLogger } from '../log.js';
 import { type Clock, systemClock } from '../util/clock.js';
-import { isSwitchyardError } from '../util/errors.js';
+import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import {
   type AdminHandlers,
   AdminRequestError,
@@ -251,7 +251,16 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
   return {
     listen: () =>
       new Promise((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', (e: NodeJS.ErrnoException) =>
+          reject(
+            new SwitchyardError(
+              'LISTEN_FAILED',
+              `cannot listen on ${host}:${port}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (another process has this port: stop it, or choose another with --listen)' : e.code === 'EACCES' ? ' (permission denied: ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? ' (no interface has this address)' : ''}`,
+              [],
+              { cause: e },
+            ),
+          ),
+        );
         server.listen(port, host, () => {
           server.off('error', reject);
           const a = server.address() as AddressInfo;

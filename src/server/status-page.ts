@@ -308,21 +308,26 @@ const SCRIPT = String.raw`
         el('td', {}, [el('strong', { text: rec.name }), el('span', { class: 'muted small', text: ' ' + text(rec.type) + (rec.home ? ' · home ' + rec.home : '') })]),
         el('td', { text: rec['class'] }),
       ];
+      var weights = rec.weights || {};
+      var decided = Object.keys(weights).length > 0;
       ids.forEach(function (id) {
-        var has = rec.weights && Object.prototype.hasOwnProperty.call(rec.weights, id);
-        if (!has) { cells.push(el('td', { class: 'num muted', text: '' })); return; }
-        var want = rec.weights[id];
-        var now = live ? live[id] : undefined;
-        var differs = live !== null && live !== undefined && now !== want;
+        var hasWant = Object.prototype.hasOwnProperty.call(weights, id);
+        var hasLive = !!live && Object.prototype.hasOwnProperty.call(live, id);
+        if (!hasWant && !hasLive) { cells.push(el('td', { class: 'num muted', text: '' })); return; }
+        var want = hasWant ? weights[id] : undefined;
+        var now = hasLive ? live[id] : undefined;
+        var differs = decided && !!live && now !== want;
         if (differs) changing = true;
-        var td = el('td', { class: 'num w', 'data-weight': id, 'data-desired': want, 'data-live': now === undefined ? '' : now }, [
-          el('span', { class: want > 0 ? '' : 'muted', text: want }),
+        var td = el('td', { class: 'num w', 'data-weight': id, 'data-desired': hasWant ? want : '', 'data-live': hasLive ? now : '' }, [
+          el('span', { class: want > 0 ? '' : 'muted', text: hasWant ? want : '–' }),
         ]);
-        if (differs) td.appendChild(el('div', { class: 'small', text: 'live ' + (now === undefined ? '–' : now) }));
+        if (differs || (!hasWant && hasLive)) td.appendChild(el('div', { class: 'small', text: 'live ' + (hasLive ? now : '–') }));
         cells.push(td);
       });
-      var state = live === null || live === undefined ? 'unknown' : changing ? 'changing' : 'in-sync';
-      cells.push(el('td', {}, [badge(state === 'in-sync' ? 'up' : state, state === 'in-sync' ? 'in sync' : state === 'unknown' ? 'live not read' : 'changing')]));
+      // undecided: no weights decided yet (no evidence); unknown: live DNS not read yet.
+      var state = !decided ? 'undecided' : !live ? 'unknown' : changing ? 'changing' : 'in-sync';
+      var labels = { undecided: 'not decided yet', unknown: 'live not read', changing: 'changing', 'in-sync': 'in sync' };
+      cells.push(el('td', {}, [badge(state === 'in-sync' ? 'up' : state === 'changing' ? 'changing' : 'unknown', labels[state])]));
       cells.push(el('td', { class: 'small', text: rec.reason || '' }));
       return el('tr', { 'data-record': rec.key, 'data-change': state }, cells);
     });
@@ -361,13 +366,13 @@ const SCRIPT = String.raw`
 
   function decisions(doc) {
     var list = clear($('decisions'));
-    var ds = (doc.decisions || []).slice(0, 10);
+    var ds = (doc.decisions || []).slice(0, 6);
     if (!ds.length) { list.appendChild(el('li', { class: 'muted', text: 'no decision has changed anything yet' })); return; }
     ds.forEach(function (d) {
       var lines = (d.actions || []).map(function (a) { return el('li', {}, [el('code', { text: a })]); })
         .concat((d.reasons || []).map(function (r) { return el('li', { text: r }); }));
       // A first decision lists every record: keep the page short, the rest one click away.
-      var more = lines.length > 8 ? lines.splice(6) : [];
+      var more = lines.length > 5 ? lines.splice(4) : [];
       list.appendChild(el('li', {}, [
         el('span', { class: 'w' }, [el('strong', { text: fmtTime(d.at) }), el('span', { class: 'muted small', text: ' ' + age(doc, d.at) + ' ago' })]),
         d.changed ? null : el('span', { class: 'muted small', text: ' (no change)' }),

@@ -22,6 +22,18 @@ const engineState = z.object({
       force: z.boolean(),
     })
     .optional(),
+  demoted: z
+    .record(
+      z.string(),
+      z.object({
+        reason: z.enum(['old-main', 'split-brain', 'detached']),
+        since: z.number(),
+        epoch: z.number().int().min(0),
+        fenced: z.boolean(),
+        detail: z.string(),
+      }),
+    )
+    .optional(),
 });
 
 const overrides = z.object({

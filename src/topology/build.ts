@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { SwitchyardError } from '../util/errors.js';
 import type { Fallback, Policy, RecordDef, Region, RegionId, Role, Topology } from './types.js';
 
 /** Compiles a validated configuration into the topology the engine reasons about. */
@@ -7,7 +8,7 @@ export function buildTopology(config: Config): Topology {
   const roleOf = (id: RegionId): Role => config.regions[id]?.role ?? 'edge';
   const main = entries.find(([, r]) => r.role === 'main')?.[0];
   if (main === undefined)
-    throw new Error('buildTopology needs a validated configuration with one main region');
+    throw new SwitchyardError('CONFIG_INVALID', 'regions: exactly one region must have role "main"');
   const failovers = entries.filter(([, r]) => r.role === 'failover').map(([id]) => id);
 
   const regions: Region[] = entries.map(([id, r]) => {

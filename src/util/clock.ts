@@ -163,7 +163,10 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Lets every queued promise callback (and the ones they queue) run. */
-export async function flushMicrotasks(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
+/**
+ * Lets every queued promise callback (and the ones they queue) run: a macrotask boundary drains
+ * the microtask queue entirely, whatever the depth of the promise chains.
+ */
+export async function flushMicrotasks(rounds = 3): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

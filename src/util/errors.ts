@@ -32,6 +32,16 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'a change would have left a record set with every weight at zero',
   },
+  DNS_MISSING_SET: {
+    retryable: false,
+    summary: 'a configured weighted set does not exist and createMissing is off',
+  },
+  DNS_UNKNOWN_RECORD: { retryable: false, summary: 'a desired weight names a record that is not configured' },
+  DNS_UNKNOWN_REGION: {
+    retryable: false,
+    summary: 'a desired weight names a region the record has no target in',
+  },
+  DNS_INVALID_WEIGHT: { retryable: false, summary: 'a desired weight is not an integer 0–255' },
   PROMOTION_FAILED: { retryable: true, summary: 'a database promotion did not complete' },
   FENCE_FAILED: { retryable: true, summary: 'a database could not be fenced' },
   CATCHUP_FAILED: {
@@ -42,6 +52,19 @@ export const ERROR_CODES = {
   ADMIN_UNAUTHORIZED: { retryable: false, summary: 'the admin API was called without a valid bearer token' },
   ADMIN_REQUEST_INVALID: { retryable: false, summary: 'the admin API received a request it cannot apply' },
   DAEMON_UNREACHABLE: { retryable: true, summary: 'the CLI could not reach the daemon admin API' },
+  LISTEN_FAILED: {
+    retryable: false,
+    summary: 'the HTTP listener could not bind its address (port taken, no permission, no such interface)',
+  },
+  DAEMON_LIFECYCLE: {
+    retryable: false,
+    summary:
+      'the daemon was asked to do something its lifecycle state does not allow (start twice, status before start)',
+  },
+  INTERNAL: {
+    retryable: false,
+    summary: 'an internal invariant of switchyard was broken (a bug: please report it with the log)',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -22,6 +22,8 @@ beforeAll(async () => {
   await world.start({
     db: { r1: pg.primary.config(slow), r2: pg.standby.config(slow) },
     rawDatabases: true,
+    // Results of such a probe can be 4 s × 1.1 + 2 s apart: staleAfter must be longer (validate refuses less).
+    policy: { staleAfter: '12s' },
   });
   await world.startDaemon();
 });

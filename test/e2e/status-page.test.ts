@@ -66,9 +66,11 @@ describe('status page in Chromium', () => {
       await page.waitForSelector('tr[data-region="r3"] td[data-component="gateway"][data-status="up"]', {
         timeout: 15_000,
       });
-      expect(
-        await attr(page, 'tr[data-record="api.r3.example.com/A"] td[data-weight="r3"]', 'data-desired'),
-      ).toBe('100');
+      // The first decision with evidence for every region writes the weights.
+      await page.waitForSelector(
+        'tr[data-record="api.r3.example.com/A"] td[data-weight="r3"][data-desired="100"]',
+        { timeout: 15_000 },
+      );
       expect(await page.textContent('#dns')).toContain('file');
 
       // Mark the page, so a reload (which would pass the rest too) is detected.

@@ -37,8 +37,8 @@ describe('createDnsProvider', () => {
       route53: {
         hostedZoneId: emu.zoneId,
         endpoint,
-        pollInterval: '10ms',
-        syncTimeout: '2s',
+        pollInterval: '100ms',
+        syncTimeout: '10s',
         maxRequestsPerSecond: 50,
       },
     });

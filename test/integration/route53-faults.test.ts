@@ -1,8 +1,11 @@
 import nock from 'nock';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDnsMetrics } from '../../src/dns/metrics.js';
+import { createDnsMetrics, type DnsMetrics } from '../../src/dns/metrics.js';
+import { DnsReconciler, type ReconcileOutcome } from '../../src/dns/reconciler.js';
 import { Route53DnsProvider } from '../../src/dns/route53.js';
+import { systemClock } from '../../src/util/clock.js';
 import { isSwitchyardError } from '../../src/util/errors.js';
 import { liveSets, record } from '../support/route53-fixtures.js';
 
@@ -25,7 +28,7 @@ const listXml = `<?xml version="1.0"?><ListResourceRecordSetsResponse xmlns="${N
   )}</ResourceRecordSets><IsTruncated>false</IsTruncated><MaxItems>300</MaxItems></ListResourceRecordSetsResponse>`;
 const changeXml = `<?xml version="1.0"?><ChangeResourceRecordSetsResponse xmlns="${NS}"><ChangeInfo><Id>/change/CNOCK</Id><Status>PENDING</Status><SubmittedAt>2026-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>`;
 
-function provider() {
+function provider(retry = { baseMs: 1, maxMs: 5 }) {
   const metrics = createDnsMetrics(new Registry());
   const p = new Route53DnsProvider(
     {
@@ -40,7 +43,7 @@ function provider() {
     {
       credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
       metrics,
-      retry: { baseMs: 1, maxMs: 5 },
+      retry,
       // nock's replyWithError surfaces in the SDK as a connect timeout: keep it short.
       connectTimeoutMs: 200,
       requestTimeoutMs: 1_000,
@@ -139,4 +142,108 @@ describe('Route 53 provider under HTTP faults (nock)', () => {
     expect(report?.propagationMs).toBeGreaterThanOrEqual(2_000);
     await p.close();
   });
+});
+
+async function gauge(metrics: DnsMetrics): Promise<number> {
+  return (await metrics.apiFailing.get()).values[0]?.value ?? -1;
+}
+
+async function until(what: string, cond: () => Promise<boolean> | boolean, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`not within ${ms}ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('a 400 that is not one of the documented permanent codes (issue 8.5)', () => {
+  it.each([
+    ['a plain-text body', 'text/plain', 'Bad Request'],
+    [
+      'an HTML error page (a proxy in the way)',
+      'text/html',
+      '<html><body><h1>400 Bad Request</h1></body></html>',
+    ],
+  ])(
+    'with %s: backs off, retries, raises the alert, and clears it when an apply succeeds',
+    async (_what, type, body) => {
+      nock(ORIGIN).get('/2013-04-01/hostedzone/ZNOCK').reply(200, zoneXml);
+      nock(ORIGIN).get('/2013-04-01/hostedzone/ZNOCK/rrset').query(true).times(2).reply(200, listXml);
+      const posts: number[] = [];
+      nock(ORIGIN)
+        .post('/2013-04-01/hostedzone/ZNOCK/rrset')
+        .times(3)
+        .reply(() => {
+          posts.push(performance.now());
+          return [400, body, { 'content-type': type }];
+        });
+      nock(ORIGIN)
+        .post('/2013-04-01/hostedzone/ZNOCK/rrset')
+        .reply(() => {
+          posts.push(performance.now());
+          return [200, changeXml];
+        });
+      nock(ORIGIN)
+        .get('/2013-04-01/change/CNOCK')
+        .reply(
+          200,
+          changeXml
+            .replace('PENDING', 'INSYNC')
+            .replaceAll('ChangeResourceRecordSetsResponse', 'GetChangeResponse'),
+        );
+      const { p, metrics } = provider({ baseMs: 40, maxMs: 80 });
+      const r = new DnsReconciler({
+        provider: p,
+        records: [api],
+        logger: pino({ level: 'silent' }),
+        metrics,
+        clock: systemClock,
+        options: {
+          dryRun: false,
+          createMissing: false,
+          retry: { baseMs: 200, maxMs: 400 },
+          random: () => 0.5,
+        },
+      });
+      try {
+        await r.start();
+        let settled: { ok: boolean; value: unknown } | undefined;
+        r.submit({ [api.key]: { r1: 0, r2: 100 } }).then(
+          (value) => {
+            settled = { ok: true, value };
+          },
+          (value) => {
+            settled = { ok: false, value };
+          },
+        );
+        await until(
+          'the alert is raised',
+          async () => (await gauge(metrics)) === 1 || settled !== undefined,
+          3_000,
+        );
+        expect(settled).toBeUndefined(); // not refused as permanent
+        expect(r.status()).toMatchObject({ failing: true, lastError: { code: 'DNS_UNAVAILABLE' } });
+        expect(r.status().lastError?.message).toMatch(/after 3 attempt\(s\).*HTTP 400/);
+        await until('the submit settles', () => settled !== undefined, 3_000);
+        expect(settled).toMatchObject({ ok: true, value: { writeCalls: 1 } });
+        expect((await (settled as unknown as { value: ReconcileOutcome }).value.insync)?.status).toBe(
+          'INSYNC',
+        );
+        expect(await gauge(metrics)).toBe(0);
+        expect(r.status().failing).toBe(false);
+        // Backoff between every attempt: in the call (≥ 20 ms, ≥ 40 ms), then the reconciler's (≥ 150 ms).
+        const gaps = posts.slice(1).map((t, i) => t - (posts[i] as number));
+        expect(gaps[0]).toBeGreaterThanOrEqual(19);
+        expect(gaps[1]).toBeGreaterThanOrEqual(39);
+        expect(gaps[2]).toBeGreaterThanOrEqual(149);
+        const retried = (await metrics.retries.get()).values.find(
+          (v) => v.labels.operation === 'ChangeResourceRecordSets',
+        );
+        expect(retried?.value).toBe(2);
+        expect(nock.isDone()).toBe(true);
+      } finally {
+        await r.close();
+      }
+    },
+  );
 });

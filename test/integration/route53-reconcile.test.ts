@@ -1,5 +1,8 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DnsReconciler } from '../../src/dns/reconciler.js';
 import type { RecordDef } from '../../src/topology/types.js';
+import { systemClock } from '../../src/util/clock.js';
 import { isSwitchyardError } from '../../src/util/errors.js';
 import {
   asEmulatorSets,
@@ -265,5 +268,52 @@ describe('Route 53 through the real SDK, against the emulator', () => {
     expect(isSwitchyardError(err, 'DNS_INVALID_CHANGE')).toBe(true);
     expect(err.message).toContain('conflicting RRSet of type CNAME');
     expect(writes(x)).toBe(1);
+  });
+
+  it('a permanent InvalidChangeBatch raises the alert until an apply succeeds and is not re-sent every tick (issue 8.5)', async () => {
+    // The emulator takes 2 ResourceRecord elements per request: moving api.r1 (two UPSERTs, 4
+    // elements) is refused as InvalidChangeBatch every time, a one-set change is accepted.
+    const x = await start({ records: [apiR1], emulator: { maxRecordElements: 2 } });
+    const r = new DnsReconciler({
+      provider: x.provider,
+      records: [apiR1],
+      logger: pino({ level: 'silent' }),
+      metrics: x.metrics,
+      clock: systemClock,
+      options: { dryRun: false, createMissing: false, retry: { baseMs: 400, maxMs: 800 }, random: () => 0.5 },
+    });
+    const gauge = async () => (await x.metrics.apiFailing.get()).values[0]?.value;
+    try {
+      await r.start();
+      const move = { [apiR1.key]: { r1: 0, r2: 100 } };
+      const err = await r.submit(move).catch((e) => e);
+      expect(isSwitchyardError(err, 'DNS_INVALID_CHANGE')).toBe(true);
+      expect(err.message).toContain('Number of records limit of 2 exceeded');
+      expect(r.status()).toMatchObject({ failing: true, lastError: { code: 'DNS_INVALID_CHANGE' } });
+      const sent = x.emulator.calls.ChangeResourceRecordSets;
+      // One second of decision ticks every 20 ms, each offering the same refused state.
+      const seen: (number | undefined)[] = [];
+      for (let i = 0; i < 50; i++) {
+        r.offer(move);
+        seen.push(await gauge());
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(seen.every((v) => v === 1)).toBe(true);
+      // Retried after backoff only (300 ms, then 600 ms): at most two more attempts, not fifty.
+      const resent = x.emulator.calls.ChangeResourceRecordSets - sent;
+      expect(resent).toBeGreaterThanOrEqual(1);
+      expect(resent).toBeLessThanOrEqual(2);
+      expect(x.emulator.rejected.every((e) => e.code === 'InvalidChangeBatch')).toBe(true);
+      // A changed desired state is tried at once, without waiting for the backoff, and succeeds.
+      const t0 = performance.now();
+      const ok = await r.submit({ [apiR1.key]: { r1: 100, r2: 50 } });
+      expect(performance.now() - t0).toBeLessThan(300);
+      expect(ok.writeCalls).toBe(1);
+      expect(await gauge()).toBe(0);
+      expect(r.status()).toMatchObject({ failing: false, consecutiveFailures: 0 });
+      expect(x.emulator.find(apiR1.name, 'A', 'r2')?.weight).toBe(50);
+    } finally {
+      await r.close();
+    }
   });
 });

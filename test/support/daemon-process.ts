@@ -75,6 +75,22 @@ export class DaemonProcess {
     );
   }
 
+  /** Resolves with the exit code once the process exits; rejects if it is still running after `timeoutMs`. */
+  async waitExit(timeoutMs: number): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`still running after ${timeoutMs}ms:\n${this.out}`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.exited as Promise<number | null>, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   signal(sig: NodeJS.Signals): void {
     this.child?.kill(sig);
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemon } from '../../src/daemon/daemon.js';
+import { realProbeFactory } from '../../src/daemon/probes.js';
 import { demoConfig } from '../../src/demo/demo-config.js';
 import { DemoWorld } from '../../src/demo/world.js';
 import { silentLogger } from '../../src/log.js';
@@ -35,7 +36,8 @@ export async function startDemoDaemon(): Promise<DemoDaemon> {
     daemon = new Daemon({
       config: demoConfig(world, dir, '127.0.0.1:0'),
       logger: silentLogger(),
-      databaseProbe: (t) => world.database(t.region, t.name).probe(),
+      probe: (t, clock) =>
+        t.database ? world.database(t.region, t.name).probe() : realProbeFactory(t, clock),
       promoter: (region, key) => world.database(region, key).promoter(),
     });
     const addr = await daemon.start();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { OUTPUT, type Row, renderConfigReference, walk } from '../../scripts/gen-config-reference.js';
-import { duration, regionId, secretRef, size } from '../../src/config/fields.js';
+import { duration, durationIn, regionId, secretRef, size, sizeIn } from '../../src/config/fields.js';
 import { ROOT } from '../support/engine.js';
 
 /** docs/configuration.md is generated from the schema; it must never drift from it. */
@@ -67,6 +67,9 @@ describe('configuration reference', () => {
         .strictObject({
           wait: duration.default(90_000).describe('how long to wait'),
           cap: size.default(1_048_576),
+          // built per use, with bounds: recognised by what it does, not by identity
+          window: durationIn(60_000, 3_600_000).default(120_000),
+          buffer: sizeIn(1_048_576, 1_073_741_824).optional(),
           token: secretRef.optional(),
           count: z.number().int().min(2).max(9).default(3),
           ratio: z.number().gt(0).lt(1).optional(),
@@ -110,6 +113,8 @@ describe('configuration reference', () => {
       description: 'how long to wait',
     });
     expect(row('section.cap')).toMatchObject({ type: 'size', default: '"1MiB"' });
+    expect(row('section.window')).toMatchObject({ type: 'duration', default: '"2m"' });
+    expect(row('section.buffer')).toMatchObject({ type: 'size', required: false });
     expect(row('section.token')).toMatchObject({ type: 'secret reference', required: false });
     expect(row('section.count')).toMatchObject({ type: 'integer', default: '3', constraints: '2–9' });
     expect(row('section.ratio')).toMatchObject({ type: 'number', constraints: '> 0, < 1' });

@@ -170,6 +170,64 @@ describe('promotion', () => {
   });
 });
 
+describe('a restart after a failover (issue 8.1)', () => {
+  const afterFailover = {
+    state: {
+      main: 'r2',
+      epoch: 1,
+      out: { r1: ['api'] },
+      weights: {
+        'api.r1.example.com': { r1: 0, r2: 100 },
+        'auth.r1.example.com': { r1: 0, r2: 100 },
+        'auth.r3.example.com': { r1: 0, r2: 100 },
+        'auth.r4.example.com': { r1: 0, r2: 100 },
+        'manage.example.com': { r1: 0, r2: 100 },
+      },
+    },
+    unknown: [
+      'r1.gateway',
+      'r1.keyManager',
+      'r1.database',
+      'r2.gateway',
+      'r2.keyManager',
+      'r2.database',
+      'r3.gateway',
+      'r4.gateway',
+    ],
+  };
+
+  it('everything unknown: no record changes, auth stays away from the fenced old main', () => {
+    const p = plan(afterFailover);
+    expect(p.records.filter((r) => r.changed).map((r) => r.name)).toEqual([]);
+    expect(p.actions).toEqual([]);
+    for (const n of ['auth.r1.example.com', 'auth.r3.example.com', 'auth.r4.example.com'])
+      expect(servedBy(p, n)).toEqual(['r2']);
+  });
+
+  it('with the demotion persisted, auth stays away even once r1 is seen healthy but not replicating', () => {
+    const p = plan({
+      state: { ...afterFailover.state, out: {}, demoted: { r1: { reason: 'old-main' } } },
+      database: { r1: { role: 'primary', writable: false } },
+    });
+    expect(servedBy(p, 'auth.r3.example.com')).toEqual(['r2']);
+    expect(p.alerts.map((a) => a.kind)).toContain('rebuild-needed');
+  });
+
+  it('an old main whose fence never completed is fenced once it answers, and says so until then', () => {
+    const waiting = plan({
+      state: { ...afterFailover.state, demoted: { r1: { reason: 'old-main', fenced: false } } },
+      down: ['r1.database'],
+    });
+    expect(waiting.alerts.map((a) => a.kind)).toContain('old-main-unfenced');
+    expect(waiting.actions).toEqual([]);
+    const back = plan({
+      state: { ...afterFailover.state, demoted: { r1: { reason: 'old-main', fenced: false } } },
+      database: { r1: { role: 'primary', writable: false } },
+    });
+    expect(back.actions).toMatchObject([{ type: 'fence', region: 'r1' }]);
+  });
+});
+
 describe('split-brain and the returning old main', () => {
   it('fences a writable database outside the main and keeps auth and management away', () => {
     const p = plan({ database: { r2: { role: 'primary', writable: true } } });

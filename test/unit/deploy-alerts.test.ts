@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ALERT_KINDS } from '../../src/decide/types.js';
 import { ROOT } from '../support/engine.js';
 import { markdownAnchors } from '../support/markdown-anchors.js';
 import { PENDING_METRICS } from '../support/pending-metrics.js';
@@ -48,6 +49,39 @@ describe('deploy/prometheus-alerts.yaml', () => {
     expect(byName.get('SwitchyardObserverDiscounted')?.expr).toContain('switchyard_observer_discounted');
     expect(byName.get('SwitchyardStateUnwritable')?.expr).toContain('switchyard_state_unwritable');
     expect(byName.get('SwitchyardStateUnwritable')?.labels?.severity).toBe('critical');
+  });
+
+  it('every alert the engine or the daemon raises has a rule', () => {
+    const exprs = rules.map((r) => r.expr).join('\n');
+    // Kinds with a metric of their own; the rest are switchyard_alerts_active{kind="…"}.
+    const own: Record<string, string> = {
+      frozen: 'switchyard_frozen',
+      'promotion-pending': 'switchyard_promotion_pending',
+      'state-unwritable': 'switchyard_state_unwritable',
+      'dns-failing': 'switchyard_dns_api_failing',
+    };
+    const missing = ALERT_KINDS.filter((k) =>
+      own[k] ? !exprs.includes(own[k]) : !exprs.includes(`switchyard_alerts_active{kind="${k}"}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('the runbook links in alert messages (src/) resolve to sections of docs/runbook.md', () => {
+    const anchors = markdownAnchors(runbook);
+    const src: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) src.push(readFileSync(p, 'utf8'));
+      }
+    };
+    walk(resolve(ROOT, 'src'));
+    const linked = [
+      ...new Set(src.flatMap((t) => [...t.matchAll(/docs\/runbook\.md#([\w-]+)/g)].map((m) => m[1]))),
+    ];
+    expect(linked.length).toBeGreaterThan(0);
+    expect(linked.filter((a) => !anchors.has(a ?? ''))).toEqual([]);
   });
 
   it('every rule links its own section of docs/runbook.md, and that section exists', () => {

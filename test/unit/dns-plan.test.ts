@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planChanges } from '../../src/dns/plan.js';
 import type { WeightedSet } from '../../src/dns/types.js';
+import { ERROR_CODES } from '../../src/util/errors.js';
 import { liveSets, record } from '../support/route53-fixtures.js';
 
 const api = record('api.example.com', ['r1', 'r2', 'r3']);
@@ -117,6 +118,29 @@ describe('planChanges', () => {
     const plan = planChanges(records, live, { [api.key]: { r1: 100, r2: 256 } }, { createMissing: false });
     expect(plan.changes).toEqual([]);
     expect(plan.problems.map((p) => p.code)).toEqual(['DNS_INVALID_WEIGHT']);
+  });
+
+  it('every problem code it reports is in the error catalogue (issue 8.15)', () => {
+    const plan = planChanges(
+      records,
+      live.filter((s) => !(s.recordKey === api.key && s.setIdentifier === 'r3')),
+      {
+        [api.key]: { r1: 0, r2: 100, r3: 5, r9: 1 },
+        [auth.key]: { r1: 0, r2: 0 },
+        'nope.example.com/A': { r1: 1 },
+      },
+      { createMissing: false },
+    );
+    const bad = planChanges(records, live, { [api.key]: { r1: 1.5 } }, { createMissing: false });
+    const codes = [...plan.problems, ...bad.problems].map((p) => p.code).sort();
+    expect(codes).toEqual([
+      'DNS_ALL_ZERO',
+      'DNS_INVALID_WEIGHT',
+      'DNS_MISSING_SET',
+      'DNS_UNKNOWN_RECORD',
+      'DNS_UNKNOWN_REGION',
+    ]);
+    for (const code of codes) expect(ERROR_CODES[code].retryable).toBe(false);
   });
 
   it('never leaves a record with every set at 0, whatever the engine asks (property)', () => {

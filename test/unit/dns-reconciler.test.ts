@@ -166,33 +166,133 @@ describe('DnsReconciler', () => {
       expect(s.outcome?.changes.map((c) => c.weight)).toEqual([7]);
   });
 
-  it('rejects a submit for non-retryable errors and does not retry them', async () => {
-    const { r, provider, clock } = setup();
+  it('a permanent error rejects the submit, raises the alert until an apply succeeds, and is retried only after backoff', async () => {
+    const { r, provider, clock, metrics } = setup();
     await r.start();
     provider.failNext(new SwitchyardError('DNS_INVALID_CHANGE', 'Route 53 rejected the batch'));
+    const want = { [api.key]: { r1: 0, r2: 100 } };
+    await expect(r.submit(want)).rejects.toMatchObject({ code: 'DNS_INVALID_CHANGE' });
+    expect(await gauge(metrics)).toBe(1);
+    expect(r.status()).toMatchObject({ failing: true, consecutiveFailures: 1 });
+    expect(r.status().lastError?.code).toBe('DNS_INVALID_CHANGE');
+    // The daemon offers the same desired state every decision tick: none of that is re-sent early.
+    const readsAfterFailure = provider.reads;
+    for (let i = 0; i < 7; i++) {
+      r.offer(want);
+      clock.advance(100);
+      await flush();
+    }
+    expect(provider.batches).toEqual([]);
+    expect(provider.reads).toBe(readsAfterFailure);
+    expect(await gauge(metrics)).toBe(1);
+    // The first backoff is 750 ms (1 s base, half of it jittered, jitter pinned at 0.5): then it is retried, and works.
+    clock.advance(50);
+    await flush(10);
+    expect(provider.batches).toHaveLength(1);
+    expect(await gauge(metrics)).toBe(0);
+    expect(r.status()).toMatchObject({ failing: false, consecutiveFailures: 0 });
+  });
+
+  it('a permanent error is retried at once when the desired state changes', async () => {
+    const { r, provider, clock, metrics } = setup();
+    await r.start();
+    provider.failNext(new SwitchyardError('DNS_INVALID_CHANGE', 'rejected'));
     await expect(r.submit({ [api.key]: { r1: 0, r2: 100 } })).rejects.toMatchObject({
       code: 'DNS_INVALID_CHANGE',
     });
-    clock.advance(60_000);
-    await flush();
-    expect(provider.batches).toEqual([]);
-    expect(r.status().lastError?.code).toBe('DNS_INVALID_CHANGE');
-    // The next submit works again (after a fresh read).
-    const ok = await r.submit({ [api.key]: { r1: 0, r2: 100 } });
-    expect(ok.writeCalls).toBe(1);
+    clock.advance(10);
+    const changed = track(r.submit({ [api.key]: { r1: 50, r2: 50 } }));
+    await flush(10);
+    expect(changed.outcome?.writeCalls).toBe(1);
+    expect(provider.batches.map((b) => b.map((x) => `${x.setIdentifier}=${x.weight}`))).toEqual([
+      ['r1=50', 'r2=50'],
+    ]);
+    expect(await gauge(metrics)).toBe(0);
   });
 
-  it('refuses ownership conflicts from read without retrying in a loop', async () => {
+  it('a permanent error is not waited out when a different desired state arrived while it was in flight', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const { r, provider, clock } = setup();
-    provider.failNext(new SwitchyardError('DNS_OWNERSHIP', 'not ours'));
+    await r.start();
+    const apply = provider.apply.bind(provider);
+    let calls = 0;
+    provider.apply = async (sets) => {
+      calls++;
+      if (calls === 1) {
+        await gate;
+        throw new SwitchyardError('DNS_INVALID_CHANGE', 'rejected');
+      }
+      return apply(sets);
+    };
+    const refused = track(r.submit({ [api.key]: { r1: 0, r2: 100 } }));
+    await flush();
+    const newer = track(r.submit({ [api.key]: { r1: 50, r2: 50 } }));
+    release();
+    await flush(20);
+    expect(refused.error).toMatchObject({ code: 'DNS_INVALID_CHANGE' });
+    expect(newer.outcome?.writeCalls).toBe(1);
+    expect(clock.monotonic()).toBe(0); // no backoff was waited
+    expect(provider.batches.map((b) => b.map((x) => `${x.setIdentifier}=${x.weight}`))).toEqual([
+      ['r1=50', 'r2=50'],
+    ]);
+  });
+
+  it('a permanent error keeps backing off while it persists', async () => {
+    const { r, provider, clock } = setup();
+    await r.start();
+    const attempts: number[] = [];
+    const apply = provider.apply.bind(provider);
+    provider.apply = async (sets) => {
+      attempts.push(clock.monotonic());
+      if (attempts.length <= 6) throw new SwitchyardError('DNS_INVALID_CHANGE', 'rejected');
+      return apply(sets);
+    };
+    r.offer({ [api.key]: { r1: 0, r2: 100 } });
+    for (let i = 0; i < 400; i++) {
+      r.offer({ [api.key]: { r1: 0, r2: 100 } }); // every tick, unchanged
+      await clock.advanceAsync(100);
+    }
+    // Backoff 0.75 s, 1.5 s, 3 s, 3 s… (base 1 s, max 4 s, jitter pinned): 7 attempts in 40 s, not 400.
+    const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number));
+    expect(attempts.length).toBe(7);
+    expect(gaps).toEqual([750, 1_500, 3_000, 3_000, 3_000, 3_000]);
+    expect(provider.batches).toHaveLength(1);
+  });
+
+  it('refuses ownership conflicts from read: the alert stays, no background re-read, then only with backoff', async () => {
+    const { r, provider, clock, metrics } = setup();
+    const notOurs = () => new SwitchyardError('DNS_OWNERSHIP', 'not ours');
+    provider.failNext(notOurs(), notOurs());
     await expect(r.start()).rejects.toMatchObject({ code: 'DNS_OWNERSHIP' });
+    expect(await gauge(metrics)).toBe(1);
     clock.advance(120_000);
     await flush();
+    // Nobody waits for that read any more (the daemon refuses to start): nothing retries it, and
+    // no timer is left to keep the process alive.
     expect(provider.reads).toBe(1);
+    expect(clock.pending()).toBe(0);
+    expect(r.status().failing).toBe(true);
+    const want = { [api.key]: { r1: 0, r2: 100 } };
+    await expect(r.submit(want)).rejects.toMatchObject({ code: 'DNS_OWNERSHIP' }); // read at once
+    expect(provider.reads).toBe(2);
+    for (let i = 0; i < 10; i++) {
+      r.offer(want);
+      clock.advance(100);
+      await flush();
+    }
+    expect(provider.reads).toBe(2); // backoff 1.5 s (2 s base, jitter pinned) not passed yet
+    clock.advance(600);
+    await flush(10);
+    expect(provider.reads).toBe(3); // resolved meanwhile: read and applied
+    expect(provider.batches).toHaveLength(1);
+    expect(await gauge(metrics)).toBe(0);
   });
 
   it('offer() is fire-and-forget: a permanent error ends up in status(), not as an unhandled rejection', async () => {
-    const { r, provider } = setup();
+    const { r, provider, clock } = setup();
     await r.start();
     provider.failNext(new SwitchyardError('DNS_INVALID_CHANGE', 'rejected'));
     r.offer({ [api.key]: { r1: 0, r2: 100 } });
@@ -200,7 +300,32 @@ describe('DnsReconciler', () => {
     expect(r.status().lastError?.code).toBe('DNS_INVALID_CHANGE');
     r.offer({ [api.key]: { r1: 0, r2: 100 } });
     await flush();
+    expect(provider.batches).toHaveLength(0);
+    clock.advance(1_000);
+    await flush();
     expect(provider.batches).toHaveLength(1);
+  });
+
+  it('status() tells the last change written and the last read-back apart from the no-op apply', async () => {
+    const { r, clock } = setup();
+    const t0 = clock.wall();
+    await r.start();
+    expect(r.status().lastReadAt).toBe(new Date(t0).toISOString());
+    expect(r.status().lastChangeAt).toBeUndefined();
+    clock.advance(5_000);
+    await r.submit({ [api.key]: { r1: 0, r2: 100 } });
+    const changedAt = new Date(clock.wall()).toISOString();
+    clock.advance(60_000);
+    await r.submit({ [api.key]: { r1: 0, r2: 100 } }); // no-op
+    expect(r.status()).toMatchObject({
+      lastChangeAt: changedAt,
+      lastApplyAt: new Date(clock.wall()).toISOString(),
+      lastReadAt: new Date(t0).toISOString(),
+    });
+    clock.advance(1_000);
+    await r.fullReconcile();
+    expect(r.status().lastReadAt).toBe(new Date(clock.wall()).toISOString());
+    expect(r.status().lastChangeAt).toBe(changedAt);
   });
 
   it('a full reconcile re-reads live state and corrects drift made behind its back', async () => {
@@ -244,5 +369,46 @@ describe('DnsReconciler', () => {
     await flush();
     expect(pending.error).toBeInstanceOf(SwitchyardError);
     expect(provider.batches).toEqual([]);
+  });
+
+  it('a call that never answers raises the alert after stallAfterMs, and close() is bounded anyway', async () => {
+    class Hung extends MemoryDnsProvider {
+      hang = false;
+      override read(recs: readonly RecordDef[]) {
+        return this.hang ? new Promise<never>(() => undefined) : super.read(recs);
+      }
+      close() {
+        return new Promise<void>(() => undefined); // ignores the abort too
+      }
+    }
+    const provider = new Hung(liveSets(records));
+    const clock = new FakeClock();
+    const metrics = createDnsMetrics(new Registry());
+    const r = new DnsReconciler({
+      provider,
+      records,
+      logger: pino({ level: 'silent' }),
+      metrics,
+      clock,
+      options: { dryRun: false, createMissing: false, stallAfterMs: 20_000, closeGraceMs: 5_000 },
+    });
+    await r.start();
+    provider.hang = true;
+    const full = track(r.fullReconcile());
+    await clock.advanceAsync(19_999);
+    expect(await gauge(metrics)).toBe(0);
+    await clock.advanceAsync(1);
+    expect(await gauge(metrics)).toBe(1);
+    expect(r.status()).toMatchObject({ failing: true, lastError: { code: 'DNS_UNAVAILABLE' } });
+    let closed = false;
+    const closing = r.close().then(() => {
+      closed = true;
+    });
+    await clock.advanceAsync(9_999);
+    expect(closed).toBe(false);
+    await clock.advanceAsync(1);
+    await closing;
+    expect(closed).toBe(true);
+    expect(full.error).toBeInstanceOf(SwitchyardError);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../src/dns/backoff.js';
 import { TokenBucket } from '../../src/dns/rate-limiter.js';
 import { changeSize, splitBatches, toUpsert } from '../../src/dns/route53-batch.js';
-import { classifyRoute53Error } from '../../src/dns/route53-errors.js';
+import { classifyRoute53Error, route53Messages } from '../../src/dns/route53-errors.js';
 import { canonicalName, compareListing } from '../../src/dns/route53-names.js';
 import { adoptLiveSets } from '../../src/dns/route53-records.js';
 import { FakeClock } from '../../src/util/clock.js';
@@ -109,6 +109,20 @@ describe('Route 53 error classification', () => {
     expect(classifyRoute53Error(err('InvalidChangeBatch', 400))).toBe('invalid');
     expect(classifyRoute53Error(err('AccessDenied', 403))).toBe('fatal');
   });
+
+  it('only the documented codes are permanent: an unknown 400 backs off (issue 8.5)', () => {
+    expect(classifyRoute53Error(err('InvalidInput', 400))).toBe('invalid');
+    // Route 53's own <InvalidChangeBatch> document reaches us as "Unknown" with its Messages.
+    const native = Object.assign(err('Unknown', 400), {
+      Messages: { Message: 'Tried to create … but it already exists' },
+    });
+    expect(classifyRoute53Error(native)).toBe('invalid');
+    expect(route53Messages(native)).toEqual(['Tried to create … but it already exists']);
+    expect(classifyRoute53Error(err('Unknown', 400))).toBe('transient'); // an HTML page from a proxy
+    expect(classifyRoute53Error(err('Error', 400))).toBe('transient'); // a body that is not XML
+    expect(classifyRoute53Error(err('SomeNewCode', 400))).toBe('transient');
+    expect(classifyRoute53Error(err('TimeoutError'))).toBe('transient');
+  });
 });
 
 describe('backoff and rate limiting', () => {
@@ -136,5 +150,24 @@ describe('backoff and rate limiting', () => {
     clock.advance(400);
     await flush();
     expect(done).toBe(12);
+  });
+
+  it('the token bucket runs on monotonic time: wall-clock steps neither stall nor burst it', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(5, clock);
+    let done = 0;
+    for (let i = 0; i < 10; i++) void bucket.acquire().then(() => done++);
+    await flush();
+    expect(done).toBe(5);
+    clock.stepWall(-20_000); // a step back would have made the bucket negative for 20 s
+    clock.advance(200);
+    await flush();
+    expect(done).toBe(6);
+    clock.stepWall(+600_000); // a step forward would have refilled a burst at once
+    await flush();
+    expect(done).toBe(6);
+    clock.advance(800);
+    await flush();
+    expect(done).toBe(10);
   });
 });

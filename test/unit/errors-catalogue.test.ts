@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/util/errors.js';
@@ -17,5 +17,20 @@ describe('error catalogue', () => {
     expect(rows.length).toBe(Object.keys(ERROR_CODES).length);
     for (const [, code, yes] of rows)
       expect([code, yes === 'yes']).toEqual([code, ERROR_CODES[code as keyof typeof ERROR_CODES].retryable]);
+  });
+});
+
+describe('errors raised on purpose', () => {
+  it('are catalogued SwitchyardErrors: no plain Error is thrown anywhere in src/', () => {
+    const files = readdirSync(resolve(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    const plain: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(resolve(ROOT, 'src', f), 'utf8');
+      for (const [i, line] of text.split('\n').entries())
+        if (/throw new Error\(|new Error\(/.test(line)) plain.push(`src/${f}:${i + 1}: ${line.trim()}`);
+    }
+    expect(plain).toEqual([]);
   });
 });

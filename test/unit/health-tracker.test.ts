@@ -173,10 +173,12 @@ describe('HealthTracker', () => {
       since: 2_000_003,
       checkedAt: 2_000_003,
       detail: 'replica, lag 0.4s',
+      sampledAt: 2_000_003,
       role: 'replica',
       writable: false,
       lagSeconds: 0.4,
       lagBytes: 8_192,
+      streaming: true,
     });
     h.record('r1.database.apim', {
       ok: false,
@@ -185,15 +187,19 @@ describe('HealthTracker', () => {
       detail: 'connect ECONNREFUSED',
       error: 'refused',
     });
-    expect(h.view().r1?.databases?.apim).toMatchObject({
-      status: 'down',
-      role: undefined,
-      lagSeconds: undefined,
-    });
+    const down = h.view().r1?.databases?.apim;
+    expect(down?.status).toBe('down');
+    expect(down?.role).toBeUndefined();
+    expect(down?.lagSeconds).toBeUndefined();
+    expect(down?.sampledAt).toBeUndefined();
   });
 
-  it('ignores results for unknown targets and survives a throwing listener', () => {
-    const { h } = setup();
+  it('ignores results for unknown targets and survives a throwing listener, reporting its error', () => {
+    const reported: unknown[] = [];
+    const h = HealthTracker.fromConfig(config, {
+      clock: new FakeClock(1_000_000),
+      onListenerError: (err) => reported.push(err),
+    });
     h.onChange(() => {
       throw new Error('logger broke');
     });
@@ -201,6 +207,28 @@ describe('HealthTracker', () => {
     expect(h.record('r3.gateway.tcp', ok(1))).toBe(true);
     expect(h.record('r3.gateway.tcp', ok(2))).toBe(true);
     expect(h.view().r3?.gateway?.status).toBe('up');
+    // Never dropped: the listener's error reaches the handler (the daemon logs and counts it).
+    expect(reported.length).toBeGreaterThan(0);
+    expect((reported[0] as Error).message).toBe('logger broke');
+  });
+
+  it('forgets database samples taken before a fence, so pre-fence writability is not evidence', () => {
+    const { h } = setup();
+    const base: Omit<DatabaseProbeResult, 'at'> = {
+      ok: true,
+      latencyMs: 1,
+      detail: 'primary',
+      engine: 'postgres',
+      role: 'primary',
+      writable: true,
+    };
+    h.record('r1.database.apim', { ...base, at: 100 });
+    expect(h.view().r1?.databases?.apim?.writable).toBe(true);
+    h.forgetSamples('r1', 150);
+    expect(h.view().r1?.databases?.apim?.sampledAt).toBeUndefined();
+    expect(h.view().r1?.databases?.apim?.writable).toBeUndefined();
+    h.record('r1.database.apim', { ...base, at: 200, writable: false });
+    expect(h.view().r1?.databases?.apim).toMatchObject({ writable: false, sampledAt: 201 });
   });
 
   it('allProbed turns true once every target has a result', () => {

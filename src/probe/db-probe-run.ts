@@ -1,8 +1,8 @@
 import type { DatabaseConfig } from '../config/schema.js';
-import type { DatabaseProbeResult } from './types.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
 import { messageOf, reasonOf } from '../database/failure.js';
 import type { DbStatus } from '../database/types.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { DatabaseProbeResult } from './types.js';
 
 /**
  * The shared body of the database probes: one bounded run that never rejects. The work gets a

@@ -4,8 +4,8 @@ import { connectMy, password } from '../database/connect.js';
 import { DbStepError } from '../database/failure.js';
 import { readMyStatus } from '../database/mysql-read.js';
 import type { MyFlavor, ReplicaStatus } from '../database/mysql-status.js';
-import { type DbProbeOptions, probeTimeout, runDbProbe } from './db-probe-run.js';
 import { systemClock } from '../util/clock.js';
+import { type DbProbeOptions, probeTimeout, runDbProbe } from './db-probe-run.js';
 import type { DatabaseProbeResult, Probe } from './types.js';
 
 /** What the MySQL/MariaDB probe adds to the common database result. */

@@ -3,8 +3,8 @@ import type { DatabaseConfig } from '../config/schema.js';
 import { connectPg, password } from '../database/connect.js';
 import { DbStepError } from '../database/failure.js';
 import { type PgStatus, readPgStatus } from '../database/pg-status.js';
-import { type DbProbeOptions, probeTimeout, runDbProbe } from './db-probe-run.js';
 import { systemClock } from '../util/clock.js';
+import { type DbProbeOptions, probeTimeout, runDbProbe } from './db-probe-run.js';
 import type { DatabaseProbeResult, Probe } from './types.js';
 
 /** What the PostgreSQL probe adds to the common database result. */

@@ -19,6 +19,7 @@ import { bearerToken, type NamedToken, tokenOwner } from './auth.js';
 import { MAX_BODY_BYTES, readBody } from './body.js';
 import { parseListen } from './listen-address.js';
 import type { StatusDocument } from './status.js';
+import { serveStatusPage } from './status-page.js';
 
 export interface Readiness {
   ready: boolean;
@@ -189,6 +190,7 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
   }
 
   const readRoutes: Record<string, Route> = {
+    '/': { methods: READ_METHODS, handler: serveStatusPage },
     '/metrics': {
       methods: READ_METHODS,
       handler: async (_req, res) => {

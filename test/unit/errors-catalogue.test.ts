@@ -22,8 +22,9 @@ describe('error catalogue', () => {
 
 describe('errors raised on purpose', () => {
   it('are catalogued SwitchyardErrors: no plain Error is thrown anywhere in src/', () => {
-    const files = readdirSync(resolve(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) =>
-      f.endsWith('.ts'),
+    // status-page.ts holds the page's own browser script as a string: not switchyard's code paths.
+    const files = readdirSync(resolve(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && f !== 'server/status-page.ts',
     );
     const plain: string[] = [];
     for (const f of files) {

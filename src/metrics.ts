@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import type { CoordinationStatus } from './coord/coordination.js';
 import {
   ALERT_KINDS,
   type Alert,
@@ -300,4 +301,55 @@ export function createCoreMetrics(
   };
   metrics.init(known);
   return metrics;
+}
+
+/**
+ * Leadership and observers, read from the coordination at scrape time (a lease's time left moves
+ * between decisions). Observer ids are the instances' configured ids: one per region.
+ */
+export function registerCoordinationMetrics(registry: Registry, status: () => CoordinationStatus): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'switchyard_leader',
+    help: 'Whether this instance is the one that acts: 1 yes (leader, or standalone), 0 no.',
+    registers,
+    collect() {
+      const s = status();
+      this.set(s.role === 'leader' || s.role === 'standalone' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_leader_lease_remaining_seconds',
+    help: 'On the leader: time before it must have renewed its etcd lease (it steps down then); 0 elsewhere.',
+    registers,
+    collect() {
+      this.set((status().leader?.self ? (status().leader?.leaseTimeLeftMs ?? 0) : 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_coordination_available',
+    help: 'Whether this instance reaches the coordination store (etcd): 1 yes (or standalone), 0 no.',
+    registers,
+    collect() {
+      this.set(status().role === 'unavailable' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_observer_regions',
+    help: 'Distinct regions of live, counted observers (automatic promotion needs three).',
+    registers,
+    collect() {
+      this.set(status().observerRegions);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_observer_discounted',
+    help: 'Per observer: 1 when its votes are not counted (it sees most regions down at once), 0 otherwise.',
+    labelNames: ['observer'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const o of status().observers) this.set({ observer: o.id }, o.discounted ? 1 : 0);
+    },
+  });
 }

@@ -28,10 +28,13 @@ export interface ObservedComponent {
 }
 
 export interface ObservedDatabase extends ObservedComponent {
+  /** How long before publication the last successful probe (the sample below) was taken. */
+  sampledAgoMs?: number;
   role?: 'primary' | 'replica';
   writable?: boolean;
   lagSeconds?: number | null;
   lagBytes?: number | null;
+  streaming?: boolean;
 }
 
 export interface ObservedRegion {
@@ -94,6 +97,7 @@ function dbFields(d: DatabaseHealth | ObservedDatabase) {
     ...(d.writable !== undefined ? { writable: d.writable } : {}),
     ...(d.lagSeconds !== undefined ? { lagSeconds: d.lagSeconds } : {}),
     ...(d.lagBytes !== undefined ? { lagBytes: d.lagBytes } : {}),
+    ...(d.streaming !== undefined ? { streaming: d.streaming } : {}),
   };
 }
 
@@ -107,7 +111,11 @@ export function toObservedRegions(view: HealthView, now: number): Record<RegionI
     if (h.databases) {
       r.databases = {};
       for (const [key, db] of Object.entries(h.databases))
-        r.databases[key] = { ...ageOf(db, now), ...dbFields(db) };
+        r.databases[key] = {
+          ...ageOf(db, now),
+          ...dbFields(db),
+          ...(db.sampledAt !== undefined ? { sampledAgoMs: Math.max(0, now - db.sampledAt) } : {}),
+        };
     }
     out[region] = r;
   }
@@ -124,7 +132,11 @@ export function toHealthView(regions: Record<RegionId, ObservedRegion>, received
     if (r.databases) {
       h.databases = {};
       for (const [key, db] of Object.entries(r.databases))
-        h.databases[key] = { ...instantOf(db, receivedAt), ...dbFields(db) };
+        h.databases[key] = {
+          ...instantOf(db, receivedAt),
+          ...dbFields(db),
+          ...(db.sampledAgoMs !== undefined ? { sampledAt: receivedAt - db.sampledAgoMs } : {}),
+        };
     }
     out[region] = h;
   }

@@ -10,7 +10,7 @@ import { createDnsMetrics, createMissingFor, DnsReconciler } from '../dns/index.
 import { buildHealthTargets, type HealthTarget } from '../health/targets.js';
 import { HealthTracker } from '../health/tracker.js';
 import { moduleLogger } from '../log.js';
-import { type CoreMetrics, createCoreMetrics } from '../metrics.js';
+import { type CoreMetrics, createCoreMetrics, registerCoordinationMetrics } from '../metrics.js';
 import { ProbeScheduler } from '../probe/scheduler.js';
 import type { DatabaseProbeResult, Probe, ProbeResult } from '../probe/types.js';
 import { type CronJob, cronJob } from '../schedule/job.js';
@@ -117,6 +117,7 @@ export class Daemon {
       { clock: this.clock },
     );
     this.dbMetrics = createDatabaseMetrics(this.registry);
+    registerCoordinationMetrics(this.registry, () => this.ports.coordination.status());
     this.decisions = new DecisionLog(moduleLogger(this.log, 'decide'), this.clock);
     const healthLog = moduleLogger(this.log, 'health');
     this.tracker = new HealthTracker(list, {
@@ -135,7 +136,10 @@ export class Daemon {
           },
           `${c.id}: ${c.from} → ${c.to}`,
         );
-        if (c.kind === 'component') this.loop?.schedule();
+        if (c.kind === 'component') {
+          this.ports.coordination.observed();
+          this.loop?.schedule();
+        }
       },
       // A database seen writable where it must not be is fenced on this probe, not the next tick.
       onSample: () => this.loop?.schedule(),
@@ -222,6 +226,17 @@ export class Daemon {
     const keeper = new StateKeeper(this.ports.stateStore, check.state, this.clock, {
       random: this.ports.random,
       persisted: loaded !== null && check.warnings.length === 0,
+      fence: () => this.ports.coordination.fencingToken(),
+      check: (s) => {
+        const c = checkState(s, this.topology);
+        if (c.errors.length > 0)
+          throw new SwitchyardError(
+            'STATE_CORRUPT',
+            `the stored state contradicts the configuration: ${c.errors[0]}; refusing to act on it`,
+            c.errors,
+          );
+        return c.state;
+      },
     });
     this.keeper = keeper;
     // DNS is told only what was saved: the reconciler is fed from commits, never from a plan.
@@ -260,18 +275,29 @@ export class Daemon {
       maintenance: () => this.maintenance?.active() ?? [],
       tickMs: this.opts.evaluateIntervalMs ?? 1_000,
       beforeFirstRun: () => this.recoverJournal(),
+      reloadOnNewTerm: this.opts.config.state.store === 'etcd',
       onError: (e, m) => this.countError(e, m),
       onStateSaved: (ok, err) => this.stateSaved(ok, err),
       extraAlerts: () => this.daemonAlerts(),
-      extraAlertsKey: () => `${this.stateUnwritable ? 1 : 0}${this.dns.failing ? 1 : 0}`,
+      extraAlertsKey: () =>
+        `${this.stateUnwritable ? 1 : 0}${this.dns.failing ? 1 : 0}${this.ports.coordination.version()}`,
     });
 
     // Bind before anything runs: a taken port must not leave probes and cron jobs behind.
     this.server = this.createServer();
     this.address = await this.server.listen();
 
-    await this.ports.coordination.start();
-    this.ports.coordination.onChange(() => this.loop?.schedule());
+    const coordination = this.ports.coordination;
+    await coordination.start({ ownView: () => this.tracker.view() });
+    coordination.onChange((what) => {
+      // A follower's copy of the state follows the leader's writes (status, admin previews);
+      // a leader's own writes need no reload (it reloads at the start of its term).
+      if (what === 'state' && !coordination.canAct())
+        void keeper.reload().catch((e: unknown) => this.countError(e, 'could not reload the state'));
+      if (what === 'leadership' && coordination.canAct())
+        void this.dns.fullReconcile().catch(() => undefined);
+      this.loop?.schedule();
+    });
     this.metrics.setState(keeper.current.engine);
     this.metrics.setOverrides(keeper.current.overrides);
     this.startDns();
@@ -493,6 +519,26 @@ export class Daemon {
         subject: 'state',
         message: `the state cannot be saved since ${this.stateUnwritable.since} (${this.stateUnwritable.message}); no DNS change and no database action is applied until it can (docs/runbook.md#state-unwritable)`,
       });
+    const coord = this.ports.coordination.status();
+    if (coord.role === 'unavailable')
+      alerts.push({
+        kind: 'coordination-unavailable',
+        subject: coord.self.id,
+        message: `${coord.self.id}: ${coord.reason ?? 'etcd is not reachable'} (docs/runbook.md#coordination-unavailable)`,
+      });
+    else if (coord.role !== 'standalone' && !coord.leader)
+      alerts.push({
+        kind: 'no-leader',
+        subject: coord.self.id,
+        message:
+          'no instance leads: nothing is acted on until one takes the leader key (docs/runbook.md#no-leader)',
+      });
+    for (const o of coord.observers.filter((x) => x.discounted))
+      alerts.push({
+        kind: 'observer-discounted',
+        subject: o.id,
+        message: `observer ${o.id}${o.region ? ` (${o.region})` : ''} is discounted: ${o.reason ?? 'it sees most regions down'} (docs/runbook.md#observer-discounted)`,
+      });
     const dns = this.dns.status();
     if (dns.failing)
       alerts.push({
@@ -521,6 +567,8 @@ export class Daemon {
       maintenance: this.maintenance?.active() ?? [],
       decisions: this.decisions.list(),
       dns: this.dns.status(),
+      view: this.ports.coordination.combine(this.tracker.view(), this.clock.monotonic()),
+      coordination: this.ports.coordination.status(),
     });
     doc.alerts = [...doc.alerts, ...this.daemonAlerts()];
     return doc;

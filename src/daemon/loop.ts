@@ -31,8 +31,13 @@ export interface LoopDeps {
   maintenance(): string[];
   /** Ask for the tick again after this long without a change (ms). */
   tickMs: number;
-  /** Work that must succeed before the first plan is executed (journal recovery); retried each tick. */
+  /**
+   * Work that must succeed before the first plan of each term is executed (journal recovery: an
+   * intent a crashed leader left is resumed or abandoned); retried each tick until it succeeds.
+   */
   beforeFirstRun?: () => Promise<void>;
+  /** Reload the state from the store at the start of each term (several instances: the last leader wrote it). */
+  reloadOnNewTerm?: boolean;
   /** A cycle failed (logged and counted by the caller). */
   onError(err: unknown, message: string): void;
   /** The state could (not) be saved: raise or clear the state-unwritable alert. */
@@ -55,7 +60,8 @@ export class DirectorLoop {
   private again = false;
   private paused: Promise<void> | undefined;
   private running = false;
-  private ready = false;
+  /** The leadership term whose state was loaded and whose intents were recovered. */
+  private syncedTerm = 0;
   private last: Plan | undefined;
   /** What the last decided input depended on, and until when its plan stands (see nextChange). */
   private lastKey = '';
@@ -89,7 +95,7 @@ export class DirectorLoop {
     const now = clock.monotonic();
     const s = keeper.current;
     const overrides: Overrides = { ...structuredClone(s.overrides), maintenance: this.deps.maintenance() };
-    return {
+    const input: DecideInput = {
       topology,
       health: coordination.combine(this.deps.ownView(), now),
       state: structuredClone(s.engine),
@@ -97,6 +103,9 @@ export class DirectorLoop {
       now,
       wall: clock.wall(),
     };
+    const c = coordination.status();
+    if (c.role !== 'standalone') input.observers = { regions: c.observerRegions };
+    return input;
   }
 
   /** Asks for a cycle soon; coalesces requests. */
@@ -181,6 +190,19 @@ export class DirectorLoop {
       return this.last;
     this.lastKey = '';
     try {
+      // A new term (this instance just took the lead): decide only on the state as the previous
+      // leader left it, and finish or abandon what it left half done, before anything else.
+      const term = coordination.term();
+      if (coordination.canAct() && this.syncedTerm !== term) {
+        try {
+          if (this.deps.reloadOnNewTerm) await this.deps.keeper.reload();
+          await this.deps.beforeFirstRun?.();
+          this.syncedTerm = term;
+        } catch (e) {
+          if (isSwitchyardError(e, 'STATE_UNWRITABLE')) this.deps.onStateSaved(false, e);
+          throw e;
+        }
+      }
       const input = this.input();
       const plan = decide(input);
       this.last = plan;
@@ -195,11 +217,8 @@ export class DirectorLoop {
         this.validUntil = Math.min(nextChange(input), input.now + MAX_PLAN_AGE_MS);
         return plan;
       }
+      if (this.syncedTerm !== term) return plan;
       try {
-        if (!this.ready) {
-          await this.deps.beforeFirstRun?.();
-          this.ready = true;
-        }
         await executor.execute(plan);
         this.deps.onStateSaved(true);
         if (settled) {
@@ -207,8 +226,10 @@ export class DirectorLoop {
           this.validUntil = Math.min(nextChange(input), input.now + MAX_PLAN_AGE_MS);
         }
       } catch (e) {
-        if (isSwitchyardError(e, 'STATE_UNWRITABLE') || isSwitchyardError(e, 'STATE_CONFLICT'))
-          this.deps.onStateSaved(false, e);
+        if (isSwitchyardError(e, 'STATE_UNWRITABLE')) this.deps.onStateSaved(false, e);
+        // Someone else wrote the state (an operator through another instance, or a leader that
+        // replaced this one): take what is there; the next cycle decides on it.
+        if (isSwitchyardError(e, 'STATE_CONFLICT')) await this.deps.keeper.reload().catch(() => undefined);
         throw e;
       }
       return plan;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config, DatabaseConfig } from '../config/schema.js';
+import type { Coordination } from '../coord/coordination.js';
 import type { Promoter } from '../database/types.js';
-import type { HealthView } from '../decide/types.js';
 import type { DnsProvider } from '../dns/types.js';
 import type { HealthTarget } from '../health/targets.js';
 import type { DatabaseProbeResult, Probe, ProbeResult } from '../probe/types.js';
@@ -35,69 +35,14 @@ export type ProbeFactory = (target: HealthTarget, clock: Clock) => Probe<ProbeRe
 
 export type PromoterFactory = (region: string, key: string, db: DatabaseConfig) => Promoter;
 
-export type CoordinationRole = 'standalone' | 'leader' | 'follower' | 'unavailable';
-
-/** What /v1/status shows of the coordination: the leader, the observers, the quorum's view. */
-export interface CoordinationStatus {
-  role: CoordinationRole;
-  /** This instance's identity as an observer. */
-  self: { id: string; region?: string };
-  leader: { id: string; region?: string; leaseTimeLeftMs?: number } | null;
-  observers: ObserverStatus[];
-  /** Why this instance may not act, when it may not. */
-  reason?: string;
-}
-
-export interface ObserverStatus {
-  id: string;
-  region?: string;
-  fresh: boolean;
-  discounted: boolean;
-  reason?: string;
-  /** Per region and component ("gateway", "keyManager", "database.apim"): what it sees. */
-  view: Record<string, Record<string, 'up' | 'down' | 'unknown'>>;
-}
-
-/**
- * The coordination seam. `canAct()` gates every DNS write and database action; `combine()` turns
- * this observer's own view into the view the engine decides on (with several observers: the
- * quorum of their views). The standalone implementation is this instance alone, always acting.
- */
-export interface Coordination {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** True only while this instance may write DNS and touch databases. */
-  canAct(): boolean;
-  /** Publishes this observer's view; returns the view to decide on. */
-  combine(own: HealthView, now: number): HealthView;
-  status(): CoordinationStatus;
-  /** Called when something the engine decides on changed (a watch event, leadership). */
-  onChange(listener: () => void): () => void;
-  /** Changes whenever combine() or canAct() can have changed for reasons other than the own view. */
-  version(): number;
-}
-
-/** One instance: it observes, and it acts. */
-export class StandaloneCoordination implements Coordination {
-  constructor(private readonly self: { id: string; region?: string }) {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  canAct(): boolean {
-    return true;
-  }
-  combine(own: HealthView): HealthView {
-    return own;
-  }
-  status(): CoordinationStatus {
-    return { role: 'standalone', self: this.self, leader: null, observers: [] };
-  }
-  onChange(): () => void {
-    return () => undefined;
-  }
-  version(): number {
-    return 0;
-  }
-}
+export {
+  type Coordination,
+  type CoordinationChange,
+  type CoordinationRole,
+  type CoordinationStatus,
+  type ObserverStatus,
+  StandaloneCoordination,
+} from '../coord/coordination.js';
 
 /** Options that shape the daemon but are not ports. */
 export interface DaemonSettings {

@@ -1,3 +1,4 @@
+import type { FencingToken } from '../coord/types.js';
 import type { EngineState } from '../decide/types.js';
 import { appendJournal } from '../state/journal.js';
 import type {
@@ -8,6 +9,7 @@ import type {
   StateStore,
 } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
+import { isSwitchyardError } from '../util/errors.js';
 import { type Random, randomId, systemRandom } from '../util/random.js';
 
 export type CommitListener = (state: Readonly<PersistedState>) => void;
@@ -27,16 +29,50 @@ export class StateKeeper {
   private lastFailure: { at: number; message: string } | undefined;
   private readonly random: Random;
   private commits = 0;
+  /** Saves lost to another writer (compare-and-swap); the loop reloads after one. */
+  conflicts = 0;
+
+  private readonly fence: () => FencingToken | null;
+  private readonly check: (loaded: PersistedState) => PersistedState;
 
   constructor(
     private readonly store: StateStore,
     initial: PersistedState,
     private readonly clock: Clock,
-    opts: { random?: Random; persisted?: boolean } = {},
+    opts: {
+      random?: Random;
+      persisted?: boolean;
+      /** While leading: the token every save carries, so a deposed leader's save aborts (STATE_FENCED). */
+      fence?: () => FencingToken | null;
+      /** Validates (and prunes) state loaded again from the store; throws STATE_CORRUPT. */
+      check?: (loaded: PersistedState) => PersistedState;
+    } = {},
   ) {
     this.state = structuredClone(initial);
     this.random = opts.random ?? systemRandom;
     this.saved = opts.persisted ?? true;
+    this.fence = opts.fence ?? (() => null);
+    this.check = opts.check ?? ((s) => s);
+  }
+
+  /**
+   * Loads the state again from the store and makes it current: a new leader before it acts, a
+   * follower when the leader wrote, anyone whose save lost a compare-and-swap (STATE_CONFLICT).
+   */
+  reload(): Promise<PersistedState> {
+    const next = this.chain.then(async () => {
+      const loaded = await this.store.load();
+      if (!loaded) return this.state;
+      const checked = this.check(loaded);
+      if (JSON.stringify(checked) === JSON.stringify(this.state)) return this.state;
+      this.state = checked;
+      this.saved = true;
+      this.commits++;
+      for (const l of this.listeners) l(this.state);
+      return this.state;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 
   /** Counts commits: changes whenever `current` does. */
@@ -68,9 +104,16 @@ export class StateKeeper {
       const draft = structuredClone(this.state);
       change(draft);
       if (this.saved && JSON.stringify(draft) === JSON.stringify(this.state)) return this.state;
+      const fence = this.fence();
       try {
-        await this.store.save(draft);
+        await this.store.save(draft, fence ? { fence } : {});
       } catch (e) {
+        // Another writer won (a follower's override, another leader): nothing of this change is
+        // applied; the next decision runs on what is really there.
+        if (isSwitchyardError(e, 'STATE_CONFLICT')) {
+          this.conflicts++;
+          throw e;
+        }
         this.lastFailure = { at: this.clock.wall(), message: e instanceof Error ? e.message : String(e) };
         throw e;
       }

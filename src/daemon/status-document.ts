@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
-import type { DatabaseHealth, Plan } from '../decide/types.js';
+import type { CoordinationStatus } from '../coord/coordination.js';
+import type { DatabaseHealth, Demotion, HealthView, Plan } from '../decide/types.js';
 import type { DnsStatus as ReconcilerStatus } from '../dns/reconciler.js';
 import type { HealthTracker } from '../health/tracker.js';
 import type {
@@ -29,6 +30,9 @@ export interface StatusInputs {
   maintenance: string[];
   decisions: DecisionSummary[];
   dns: ReconcilerStatus;
+  /** The view the engine decides on (with several observers: their quorum); default the own view. */
+  view?: HealthView;
+  coordination?: CoordinationStatus;
 }
 
 const CLASSES: readonly TrafficClass[] = ['api', 'auth', 'management'];
@@ -54,9 +58,23 @@ export function currentRoleOf(
   region: Region,
   main: RegionId,
   databases: Record<string, DatabaseHealth>,
+  demotion?: Demotion,
 ): { role: CurrentRole; detail?: string } {
   if (region.id === main) return { role: 'main' };
   if (region.databases.length === 0) return { role: 'edge' };
+  // The persisted demotion is the truth a restart keeps; the databases' reports add detail.
+  if (demotion?.reason === 'split-brain')
+    return {
+      role: 'split-brain',
+      detail: `${demotion.fenced ? 'fenced' : 'being fenced'}: ${demotion.detail}`,
+    };
+  if (demotion)
+    return {
+      role: 'fenced-old-main',
+      detail: demotion.fenced
+        ? `fenced; rebuild it as a replica of ${main}, then fail back with a switchover`
+        : `NOT fenced (it did not answer): fenced when it answers; must not come back writable`,
+    };
   const dbs = Object.entries(databases);
   const writable = dbs.filter(([, d]) => d.status === 'up' && d.role === 'primary' && d.writable === true);
   if (writable.length > 0)
@@ -79,7 +97,8 @@ export function currentRoleOf(
 
 /** Assembles GET /v1/status from the daemon's parts; pure. */
 export function buildStatusDocument(i: StatusInputs): StatusDocument {
-  const view = i.tracker.view();
+  const view = i.view ?? i.tracker.view();
+  const votes = i.coordination?.votes ?? {};
   const { engine, overrides } = i.state;
   // The weights actually applied: live DNS as last read or written, else what was persisted.
   const applied = { ...engine.weights, ...(i.dns.live ?? {}) };
@@ -117,7 +136,11 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
       });
     const serving = servingNow[r.id] ?? { api: false, auth: false, management: false };
     for (const c of CLASSES) serving[c] = serving[c] === true;
-    const current = currentRoleOf(r, engine.main, h.databases ?? {});
+    for (const c of components) {
+      const v = votes[`${r.id}.${c.name}`];
+      if (v) c.observers = v;
+    }
+    const current = currentRoleOf(r, engine.main, h.databases ?? {}, engine.demoted?.[r.id]);
     return {
       id: r.id,
       role: r.role,
@@ -136,6 +159,8 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
     version: 1,
     director: {
       id: i.config.director.id,
+      ...(i.config.director.region ? { region: i.config.director.region } : {}),
+      role: i.coordination?.role ?? 'standalone',
       startedAt: isoTime(i.startedAt) ?? '',
       ready: i.ready,
       ...(i.ready ? {} : { readyReason: i.readyReason ?? 'not ready' }),
@@ -192,6 +217,14 @@ export function buildStatusDocument(i: StatusInputs): StatusDocument {
           force: engine.promotion.force,
         }
       : null,
+    leader: i.coordination?.leader ?? null,
+    observers: i.coordination?.observers ?? [],
+    coordination: {
+      role: i.coordination?.role ?? 'standalone',
+      ...(i.coordination?.quorum !== undefined ? { quorum: i.coordination.quorum } : {}),
+      observerRegions: i.coordination?.observerRegions ?? 1,
+      ...(i.coordination?.reason ? { reason: i.coordination.reason } : {}),
+    },
     journal: [...i.state.journal]
       .slice(-20)
       .reverse()

@@ -223,6 +223,15 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
     reasons.push(`${lost}; the panic guard holds the promotion of ${eligible.region.id}`);
     return { main, epoch, actions, demoted, reasons, alerts };
   }
+  const witnesses = input.observers !== undefined && input.observers.regions < 3;
+  if (policy.promotion.mode === 'automatic' && witnesses) {
+    const msg = `${lost}; automatic promotion needs observers in at least three regions and ${input.observers?.regions} observe now (two sites cannot tell an outage from a partition): promotion of ${eligible.region.id} awaits operator approval: switchyard failover --to ${eligible.region.id}`;
+    reasons.push(msg);
+    alerts.push({ kind: 'needs-witnesses', subject: eligible.region.id, message: msg });
+    alerts.push({ kind: 'awaiting-approval', subject: eligible.region.id, message: msg });
+    alerts.push({ kind: 'main-unavailable', subject: mainRegion.id, message: lost });
+    return { main, epoch, actions, demoted, reasons, alerts };
+  }
   if (policy.promotion.mode === 'manual') {
     const msg = `${lost}; promotion of ${eligible.region.id} awaits operator approval: switchyard failover --to ${eligible.region.id}`;
     reasons.push(msg);

@@ -100,6 +100,12 @@ export interface DecideInput {
   now: number;
   /** Wall time (ms): only to label what the plan records in the state (a demotion's `since`). */
   wall: number;
+  /**
+   * With several observers: how many distinct regions observe now. Automatic promotion across
+   * regions needs three (rule 6); with fewer it waits for an operator. Absent: one instance alone,
+   * which behaves as configured.
+   */
+  observers?: { regions: number };
 }
 
 export interface RecordPlan {
@@ -157,7 +163,15 @@ export type AlertKind =
   /** Raised by the daemon, not the engine: the state cannot be saved, so nothing is applied. */
   | 'state-unwritable'
   /** Raised by the daemon: writes or reads of the DNS provider are failing and being retried. */
-  | 'dns-failing';
+  | 'dns-failing'
+  /** Raised by the daemon: etcd is not reachable from this instance; nobody acts from here. */
+  | 'coordination-unavailable'
+  /** Raised by the daemon: several instances, and none holds the leader key. */
+  | 'no-leader'
+  /** Raised by the daemon: an observer sees most regions down at once and its votes are not counted. */
+  | 'observer-discounted'
+  /** Automatic promotion is held: fewer than three regions observe (rule 6); operator approval is needed. */
+  | 'needs-witnesses';
 
 /** Every alert kind, in a stable order (metrics initialise a series per kind). */
 export const ALERT_KINDS: readonly AlertKind[] = [
@@ -176,6 +190,10 @@ export const ALERT_KINDS: readonly AlertKind[] = [
   'no-evidence',
   'state-unwritable',
   'dns-failing',
+  'coordination-unavailable',
+  'no-leader',
+  'observer-discounted',
+  'needs-witnesses',
 ];
 
 export interface Alert {

@@ -285,6 +285,16 @@ function combined(
   };
 }
 
+/**
+ * A database's sample (role, writability, lag, streaming) from the observers' own samples, each
+ * taken by one successful probe (see DatabaseHealth.sampledAt). Conservative for safety:
+ * - writable if any live observer's fresh sample says so (a split-brain is fenced on first sight,
+ *   even by one observer, even a discounted one: a database that answered writable is a fact);
+ * - the role and "streaming" only as a quorum of counted observers reports them (a demotion ends,
+ *   and a replica is promotable, only on agreed evidence);
+ * - the worst lag among the observers that see it up;
+ * - sampledAt: the newest of the fresh samples used.
+ */
 function databaseFields(
   slot: Slot,
   live: readonly ObserverView[],
@@ -293,29 +303,37 @@ function databaseFields(
   quorum: number,
   now: number,
   staleAfterMs: number,
-): Pick<DatabaseHealth, 'role' | 'writable' | 'lagSeconds' | 'lagBytes'> {
-  const freshOf = (o: ObserverView) => {
+): Pick<DatabaseHealth, 'role' | 'writable' | 'lagSeconds' | 'lagBytes' | 'streaming' | 'sampledAt'> {
+  const sampleOf = (o: ObserverView) => {
     const h = read(o.view, slot) as DatabaseHealth | undefined;
-    return isFresh(h, now, staleAfterMs) ? h : undefined;
+    return h?.sampledAt !== undefined && now - h.sampledAt <= staleAfterMs ? h : undefined;
   };
-  // Any live observer (discounted ones too: a database that answered writable is a fact).
-  const sightings = live.map(freshOf).filter((h): h is DatabaseHealth => h !== undefined);
-  const out: Pick<DatabaseHealth, 'role' | 'writable' | 'lagSeconds' | 'lagBytes'> = {};
+  const sightings = live.map(sampleOf).filter((h): h is DatabaseHealth => h !== undefined);
+  const out: Pick<
+    DatabaseHealth,
+    'role' | 'writable' | 'lagSeconds' | 'lagBytes' | 'streaming' | 'sampledAt'
+  > = {};
+  if (sightings.length === 0) return out;
+  out.sampledAt = Math.max(...sightings.map((h) => h.sampledAt as number));
   if (sightings.some((h) => h.writable === true)) out.writable = true;
   else if (sightings.some((h) => h.writable === false)) out.writable = false;
   const upIds = new Set(up.map((v) => v.id));
-  const upViews = live.filter((o) => upIds.has(o.observer.id) || isUpDiscounted(o, counted, freshOf));
-  const lagS = upViews.map((o) => freshOf(o)?.lagSeconds).filter((l) => l !== undefined);
-  const lagB = upViews.map((o) => freshOf(o)?.lagBytes).filter((l) => l !== undefined);
+  const upViews = live.filter((o) => upIds.has(o.observer.id) || isUpDiscounted(o, counted, sampleOf));
+  const lagS = upViews.map((o) => sampleOf(o)?.lagSeconds).filter((l) => l !== undefined);
+  const lagB = upViews.map((o) => sampleOf(o)?.lagBytes).filter((l) => l !== undefined);
   if (lagS.length > 0) out.lagSeconds = lagS.includes(null) ? null : Math.max(...(lagS as number[]));
   if (lagB.length > 0) out.lagBytes = lagB.includes(null) ? null : Math.max(...(lagB as number[]));
-  const roles = new Map<string, number>();
-  for (const o of counted) {
-    const role = freshOf(o)?.role;
-    if (role) roles.set(role, (roles.get(role) ?? 0) + 1);
-  }
-  const agreed = [...roles.entries()].filter(([, n]) => n >= quorum);
-  if (agreed.length === 1) out.role = (agreed[0] as [string, number])[0] as 'primary' | 'replica';
+  const agreed = <T extends string>(values: (T | undefined)[]): T | undefined => {
+    const n = new Map<T, number>();
+    for (const v of values) if (v !== undefined) n.set(v, (n.get(v) ?? 0) + 1);
+    const winners = [...n.entries()].filter(([, c]) => c >= quorum);
+    return winners.length === 1 ? (winners[0] as [T, number])[0] : undefined;
+  };
+  const role = agreed(counted.map((o) => sampleOf(o)?.role));
+  if (role) out.role = role;
+  const streaming = counted.map((o) => sampleOf(o)?.streaming);
+  if (streaming.includes(false)) out.streaming = false;
+  else if (agreed(streaming.map((v) => (v === true ? 'yes' : undefined))) === 'yes') out.streaming = true;
   return out;
 }
 
@@ -323,9 +341,9 @@ function databaseFields(
 function isUpDiscounted(
   o: ObserverView,
   counted: readonly ObserverView[],
-  freshOf: (o: ObserverView) => DatabaseHealth | undefined,
+  sampleOf: (o: ObserverView) => DatabaseHealth | undefined,
 ): boolean {
-  return !counted.includes(o) && freshOf(o)?.status === 'up';
+  return !counted.includes(o) && sampleOf(o)?.status === 'up';
 }
 
 function votesOfSingle(o: ObserverView): ComponentVotes[] {

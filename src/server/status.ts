@@ -10,6 +10,10 @@ export interface StatusDocument {
   version: 1;
   director: {
     id: string;
+    /** The region this instance runs in (its identity as an observer), when configured. */
+    region?: string;
+    /** standalone (one instance), leader or follower (on etcd), unavailable (etcd not reachable). */
+    role: 'standalone' | 'leader' | 'follower' | 'unavailable';
     startedAt: string;
     ready: boolean;
     /** Why the daemon is not ready yet ("first probe round not done"); absent when ready. */
@@ -32,6 +36,34 @@ export interface StatusDocument {
   promotion: PromotionStatus | null;
   /** The newest entries of the journal (the audit trail: actions and operator requests), newest first. */
   journal: JournalSummary[];
+  /** The instance that acts (on etcd); null when standalone or when no leader is known. */
+  leader: {
+    id: string;
+    region?: string;
+    /** True when this instance is the leader. */
+    self: boolean;
+    /** On the leader: how long before it must have renewed its lease (it steps down then). */
+    leaseTimeLeftMs?: number;
+    acquiredAt?: string;
+  } | null;
+  /** Every observer this instance knows of, with what it sees; empty when standalone. */
+  observers: Array<{
+    id: string;
+    region?: string;
+    /** Its view arrived recently enough to count. */
+    fresh: boolean;
+    /** Its votes are not counted: it sees most regions down at once (its own network). */
+    discounted: boolean;
+    reason?: string;
+    view: Record<string, Record<string, 'up' | 'down' | 'unknown'>>;
+  }>;
+  coordination: {
+    role: 'standalone' | 'leader' | 'follower' | 'unavailable';
+    quorum?: number;
+    /** Distinct regions of live, counted observers (automatic promotion needs three). */
+    observerRegions: number;
+    reason?: string;
+  };
 }
 
 export interface ActiveOverride {
@@ -80,6 +112,8 @@ export interface ComponentStatus {
   writable?: boolean;
   lagSeconds?: number | null;
   lagBytes?: number | null;
+  /** With several observers: each counted observer's view of it, beside the quorum's `status`. */
+  observers?: Record<string, 'up' | 'down' | 'unknown'>;
 }
 
 export interface RegionStatus {

@@ -29,7 +29,7 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
   });
   return {
     version: 1,
-    director: { id: 'stub', startedAt: since, ready: true },
+    director: { id: 'stub', role: 'standalone', startedAt: since, ready: true },
     generatedAt: '2026-11-26T03:30:00.000Z',
     main,
     epoch,
@@ -39,6 +39,9 @@ export function stubStatus(overrides: Overrides, main = 'r1', epoch = 1): Status
       ...overrides.drained.map((r) => ({ kind: 'drain' as const, target: r })),
     ],
     journal: [],
+    leader: null,
+    observers: [],
+    coordination: { role: 'standalone', observerRegions: 1 },
     regions: fixtureTopology().regions.map((r) => ({
       id: r.id,
       role: r.role,

@@ -59,6 +59,9 @@ describe('deploy/prometheus-alerts.yaml', () => {
       'promotion-pending': 'switchyard_promotion_pending',
       'state-unwritable': 'switchyard_state_unwritable',
       'dns-failing': 'switchyard_dns_api_failing',
+      'coordination-unavailable': 'switchyard_coordination_available',
+      'no-leader': 'switchyard_leader',
+      'observer-discounted': 'switchyard_observer_discounted',
     };
     const missing = ALERT_KINDS.filter((k) =>
       own[k] ? !exprs.includes(own[k]) : !exprs.includes(`switchyard_alerts_active{kind="${k}"}`),

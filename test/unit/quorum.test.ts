@@ -34,12 +34,21 @@ function allUp(): HealthView {
     r1: {
       gateway: up(),
       keyManager: up(),
-      databases: { apim: { ...up(), role: 'primary', writable: true } },
+      databases: { apim: { ...up(), sampledAt: NOW - 1_000, role: 'primary', writable: true } },
     },
     r2: {
       gateway: up(),
       keyManager: up(),
-      databases: { apim: { ...up(), role: 'replica', writable: false, lagSeconds: 1, lagBytes: 100 } },
+      databases: {
+        apim: {
+          ...up(),
+          sampledAt: NOW - 1_000,
+          role: 'replica',
+          writable: false,
+          lagSeconds: 1,
+          lagBytes: 100,
+        },
+      },
     },
     r3: { gateway: up() },
     r4: { gateway: up() },

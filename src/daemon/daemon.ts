@@ -176,6 +176,13 @@ export class Daemon {
         dryRun: config.dns.dryRun || opts.dryRun === true,
         createMissing: createMissingFor(config.dns),
         random: this.ports.random,
+        // Only the leader writes, and only while its lease outlasts the time a write needs to
+        // reach the provider (Route 53 applies a change when it receives it; 1 s covers sending
+        // it on a live connection). A write still in flight when the lease ends is the residual
+        // risk, bounded by that second and by Route 53 serialising changes to one zone.
+        mayWrite: () =>
+          this.ports.coordination.canAct() &&
+          this.ports.coordination.actTimeLeftMs() > (config.dns.provider === 'route53' ? 1_000 : 0),
       },
     });
   }

@@ -28,6 +28,13 @@ export interface DnsReconcilerOptions {
   stallAfterMs?: number;
   /** close() waits this long for the call in flight to finish, then aborts it (closes the provider). */
   closeGraceMs?: number;
+  /**
+   * Asked right before every write: may this instance still write? With several instances only
+   * the leader may, and only while its lease outlasts the write's own bound — a deposed leader's
+   * write must not land after another instance took over. A refused write is dropped, not retried:
+   * whoever leads now applies its own desired state.
+   */
+  mayWrite?: () => boolean;
 }
 
 export interface DnsReconcilerDeps {
@@ -430,6 +437,18 @@ export class DnsReconciler {
       return { ...base, writeCalls: 0, at: this.clock.wall() };
     }
 
+    if (this.options.mayWrite && !this.options.mayWrite()) {
+      this.log.warn(
+        {
+          changes: plan.changes.map(describeSet),
+          reason: 'this instance may not write now (not the leader, or its lease is about to end)',
+        },
+        'dns write skipped',
+      );
+      // The cache may not match what the next leader leaves: read again before the next plan.
+      this.stale = true;
+      return { ...base, writeCalls: 0, at: this.clock.wall() };
+    }
     const result = await this.provider.apply(plan.changes);
     this.remember(plan.changes);
     this.lastApplyAt = this.clock.wall();

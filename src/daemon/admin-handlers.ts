@@ -25,8 +25,14 @@ export interface AdminContext {
   random?: Random;
   /** The engine input as the next decision would see it. */
   input(): DecideInput;
-  /** Runs one decision-and-act cycle now and resolves when it is done. */
-  evaluate(): Promise<Plan | undefined>;
+  /**
+   * Gets the request acted on and resolves when it has been: on the instance that acts, one
+   * decision-and-act cycle now; on a follower (several instances on etcd), a bounded wait until
+   * the leader's writes make `until` true (or, without `until`, until the leader next writes).
+   */
+  evaluate(until?: (s: Readonly<PersistedState>) => boolean): Promise<Plan | undefined>;
+  /** Whether this instance is the one that acts; the leader's name when it is not. */
+  leading?(): { self: boolean; leader?: string };
   log(event: Record<string, unknown>, message: string): void;
   /** The planned switchover (src/daemon/switchover.ts). */
   switchover(request: SwitchoverRequest, actor: Actor): Promise<SwitchoverResult>;
@@ -218,7 +224,7 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
         },
         `${requested} (${attribution(actor)})`,
       );
-      await ctx.evaluate();
+      await ctx.evaluate((s) => s.engine.main === to || s.engine.promotion?.to === to);
       // The attempt is over: the request does not linger to fire later, when nobody expects it.
       await ctx.keeper.update((d) => {
         delete d.overrides.failover;
@@ -249,6 +255,12 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
     },
     switchover: async (request, actor) => {
       known(request.to);
+      // The switchover's steps (fence, catch up, promote) run where the promoters act: the leader.
+      const where = ctx.leading?.();
+      if (where && !where.self && !request.dryRun)
+        throw adminConflict(
+          `a planned switchover runs on the instance that acts: send it to the leader${where.leader ? ` (${where.leader})` : ''}; switchyard status on any instance shows which one`,
+        );
       const state = ctx.keeper.current;
       if (!request.dryRun && !(state.engine.main === request.to && !state.engine.promotion)) {
         const requested = `planned switchover from ${state.engine.main} to ${request.to} requested`;

@@ -20,6 +20,7 @@ import { createServer, type SwitchyardServer } from '../server/index.js';
 import type { StatusDocument } from '../server/status.js';
 import { freshState } from '../state/create.js';
 import { unfinishedIntents } from '../state/journal.js';
+import type { PersistedState } from '../state/types.js';
 import { checkState } from '../state/validate.js';
 import { buildTopology } from '../topology/build.js';
 import type { RegionId, Topology } from '../topology/types.js';
@@ -362,7 +363,19 @@ export class Daemon {
         keeper,
         wall: () => this.clock.wall(),
         input: () => this.input(),
-        evaluate: () => loop.runNow(),
+        evaluate: (until) =>
+          this.ports.coordination.canAct()
+            ? loop.runNow()
+            : this.awaitLeader(keeper, until).then(() => undefined),
+        leading: () => {
+          const c = this.ports.coordination.status();
+          return {
+            self: this.ports.coordination.canAct(),
+            ...(c.leader
+              ? { leader: `${c.leader.id}${c.leader.region ? ` in ${c.leader.region}` : ''}` }
+              : {}),
+          };
+        },
         log: (e, m) => this.log.info(e, m),
         switchover: (req, actor) =>
           runSwitchover(
@@ -425,6 +438,32 @@ export class Daemon {
         // Records switchyard may not own: it must not run against this zone at all.
         if (isSwitchyardError(e, 'DNS_OWNERSHIP')) this.failWith(e);
       });
+  }
+
+  /**
+   * On a follower: waits (bounded) until the leader's writes, as this instance sees them, make
+   * `until` true — or, without `until`, until the leader next writes the state.
+   */
+  private awaitLeader(
+    keeper: StateKeeper,
+    until?: (s: Readonly<PersistedState>) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<boolean> {
+    if (until?.(keeper.current)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let off: () => unknown = () => false;
+      const timer = this.clock.setTimeout(() => {
+        off();
+        resolve(false);
+      }, timeoutMs);
+      off = keeper.onCommit((s) => {
+        if (until && !until(s)) return;
+        this.clock.clearTimeout(timer);
+        off();
+        resolve(true);
+      });
+      void keeper.reload().catch(() => undefined);
+    });
   }
 
   /** Intents a crash left without an outcome: a pending promotion resumes; anything else is abandoned. */

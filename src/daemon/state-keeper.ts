@@ -60,17 +60,7 @@ export class StateKeeper {
    * follower when the leader wrote, anyone whose save lost a compare-and-swap (STATE_CONFLICT).
    */
   reload(): Promise<PersistedState> {
-    const next = this.chain.then(async () => {
-      const loaded = await this.store.load();
-      if (!loaded) return this.state;
-      const checked = this.check(loaded);
-      if (JSON.stringify(checked) === JSON.stringify(this.state)) return this.state;
-      this.state = checked;
-      this.saved = true;
-      this.commits++;
-      for (const l of this.listeners) l(this.state);
-      return this.state;
-    });
+    const next = this.chain.then(() => this.loadNow());
     this.chain = next.catch(() => undefined);
     return next;
   }
@@ -99,33 +89,56 @@ export class StateKeeper {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Applies `change` to a copy, saves it, then makes it current. A save lost to another writer
+   * (STATE_CONFLICT) is, on an instance that does not lead, retried on the state as it now is:
+   * an operator's override is a small change worth re-applying. The leader never re-applies: its
+   * change came from a decision on the state it had, so it reloads and decides again.
+   */
   update(change: (draft: PersistedState) => void): Promise<PersistedState> {
     const next = this.chain.then(async () => {
-      const draft = structuredClone(this.state);
-      change(draft);
-      if (this.saved && JSON.stringify(draft) === JSON.stringify(this.state)) return this.state;
-      const fence = this.fence();
-      try {
-        await this.store.save(draft, fence ? { fence } : {});
-      } catch (e) {
-        // Another writer won (a follower's override, another leader): nothing of this change is
-        // applied; the next decision runs on what is really there.
-        if (isSwitchyardError(e, 'STATE_CONFLICT')) {
-          this.conflicts++;
+      for (let attempt = 1; ; attempt++) {
+        const draft = structuredClone(this.state);
+        change(draft);
+        if (this.saved && JSON.stringify(draft) === JSON.stringify(this.state)) return this.state;
+        const fence = this.fence();
+        try {
+          await this.store.save(draft, fence ? { fence } : {});
+        } catch (e) {
+          if (isSwitchyardError(e, 'STATE_CONFLICT')) {
+            this.conflicts++;
+            if (!fence && attempt < 3) {
+              await this.loadNow();
+              continue;
+            }
+            throw e;
+          }
+          this.lastFailure = { at: this.clock.wall(), message: e instanceof Error ? e.message : String(e) };
           throw e;
         }
-        this.lastFailure = { at: this.clock.wall(), message: e instanceof Error ? e.message : String(e) };
-        throw e;
+        this.lastFailure = undefined;
+        this.saved = true;
+        this.state = draft;
+        this.commits++;
+        for (const l of this.listeners) l(this.state);
+        return draft;
       }
-      this.lastFailure = undefined;
-      this.saved = true;
-      this.state = draft;
-      this.commits++;
-      for (const l of this.listeners) l(this.state);
-      return draft;
     });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /** Loads and makes current (inside the chain: callers hold it). */
+  private async loadNow(): Promise<PersistedState> {
+    const loaded = await this.store.load();
+    if (!loaded) return this.state;
+    const checked = this.check(loaded);
+    if (JSON.stringify(checked) === JSON.stringify(this.state)) return this.state;
+    this.state = checked;
+    this.saved = true;
+    this.commits++;
+    for (const l of this.listeners) l(this.state);
+    return this.state;
   }
 
   /** Moves the engine state through a transition (src/decide/transitions.ts), durably. */

@@ -181,6 +181,7 @@ export class Daemon {
         // reach the provider (Route 53 applies a change when it receives it; 1 s covers sending
         // it on a live connection). A write still in flight when the lease ends is the residual
         // risk, bounded by that second and by Route 53 serialising changes to one zone.
+        origin: () => `${config.director.id} epoch ${this.keeper?.current.engine.epoch ?? 0}`,
         mayWrite: () =>
           this.ports.coordination.canAct() &&
           this.ports.coordination.actTimeLeftMs() > (config.dns.provider === 'route53' ? 1_000 : 0),
@@ -235,6 +236,7 @@ export class Daemon {
       random: this.ports.random,
       persisted: loaded !== null && check.warnings.length === 0,
       fence: () => this.ports.coordination.fencingToken(),
+      ...(config.state.store === 'etcd' ? { actor: `director:${config.director.id}` } : {}),
       check: (s) => {
         const c = checkState(s, this.topology);
         if (c.errors.length > 0)

@@ -46,6 +46,8 @@ export class StateKeeper {
       fence?: () => FencingToken | null;
       /** Validates (and prunes) state loaded again from the store; throws STATE_CORRUPT. */
       check?: (loaded: PersistedState) => PersistedState;
+      /** This instance's id, recorded as `by` on the journal entries of its own actions. */
+      actor?: string;
     } = {},
   ) {
     this.state = structuredClone(initial);
@@ -53,7 +55,10 @@ export class StateKeeper {
     this.saved = opts.persisted ?? true;
     this.fence = opts.fence ?? (() => null);
     this.check = opts.check ?? ((s) => s);
+    this.actor = opts.actor;
   }
+
+  private readonly actor: string | undefined;
 
   /**
    * Loads the state again from the store and makes it current: a new leader before it acts, a
@@ -158,7 +163,17 @@ export class StateKeeper {
     id: string = randomId(this.random),
     change?: (draft: PersistedState) => void,
   ): Promise<string> {
-    const entry: JournalEntry = { id, epoch, action, target, phase, at: this.clock.wall(), detail };
+    // The instance's own actions carry its identity: with several instances the journal shows who acted.
+    const entry: JournalEntry = {
+      id,
+      epoch,
+      action,
+      target,
+      phase,
+      at: this.clock.wall(),
+      detail,
+      ...(this.actor ? { by: this.actor } : {}),
+    };
     await this.update((d) => {
       Object.assign(d, appendJournal(d, entry));
       change?.(d);

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { RecordDef } from '../topology/types.js';
 import { systemClock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
-import type { ApplyResult, DnsProvider, WeightedSet } from './types.js';
+import type { ApplyMeta, ApplyResult, DnsProvider, WeightedSet } from './types.js';
 
 /**
  * The file provider: the embedded default for local runs and the demo. "DNS" is a JSON document
@@ -38,6 +38,8 @@ export interface DnsFileSet {
 export interface DnsFileDocument {
   version: 1;
   updatedAt: string;
+  /** Who wrote the last change ("sy-r2 epoch 3"). */
+  updatedBy?: string;
   records: Record<string, Record<string, DnsFileSet>>;
 }
 
@@ -78,14 +80,14 @@ export class FileDnsProvider implements DnsProvider {
     return out;
   }
 
-  apply(sets: readonly WeightedSet[]): Promise<ApplyResult> {
+  apply(sets: readonly WeightedSet[], meta?: ApplyMeta): Promise<ApplyResult> {
     if (sets.length === 0) return Promise.resolve({ writeCalls: 0 });
-    const run = this.queue.then(() => this.write(sets));
+    const run = this.queue.then(() => this.write(sets, meta));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async write(sets: readonly WeightedSet[]): Promise<ApplyResult> {
+  private async write(sets: readonly WeightedSet[], meta?: ApplyMeta): Promise<ApplyResult> {
     const doc = await readDnsFile(this.path);
     for (const s of sets) {
       const rec = doc.records[s.recordKey] ?? {};
@@ -99,6 +101,8 @@ export class FileDnsProvider implements DnsProvider {
       doc.records[s.recordKey] = rec;
     }
     doc.updatedAt = new Date(this.now()).toISOString();
+    if (meta?.origin) doc.updatedBy = meta.origin;
+    else delete doc.updatedBy;
     await writeFileAtomic(this.path, `${JSON.stringify(doc, null, 2)}\n`);
     return { writeCalls: 1, propagationMs: 0 };
   }

@@ -7,7 +7,7 @@ import { FileDnsProvider } from './file.js';
 import { MemoryDnsProvider } from './memory.js';
 import type { DnsMetrics } from './metrics.js';
 import type { Route53ProviderDeps } from './route53.js';
-import type { ApplyResult, DnsProvider, WeightedSet } from './types.js';
+import type { ApplyMeta, ApplyResult, DnsProvider, WeightedSet } from './types.js';
 
 export { FileDnsProvider, readDnsFile } from './file.js';
 export { MemoryDnsProvider } from './memory.js';
@@ -57,7 +57,8 @@ function lazyRoute53(config: NonNullable<Config['dns']['route53']>, deps: Route5
   return {
     kind: 'route53',
     read: async (records: readonly RecordDef[]) => (await get()).read(records),
-    apply: async (sets: readonly WeightedSet[]): Promise<ApplyResult> => (await get()).apply(sets),
+    apply: async (sets: readonly WeightedSet[], meta?: ApplyMeta): Promise<ApplyResult> =>
+      (await get()).apply(sets, meta),
     close: async () => {
       if (real) await (await real).close?.();
     },

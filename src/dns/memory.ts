@@ -1,5 +1,5 @@
 import type { RecordDef } from '../topology/types.js';
-import type { ApplyResult, DnsProvider, WeightedSet } from './types.js';
+import type { ApplyMeta, ApplyResult, DnsProvider, WeightedSet } from './types.js';
 
 /**
  * An in-memory provider for tests and simulations. It records every batch it was asked to write
@@ -12,6 +12,8 @@ export class MemoryDnsProvider implements DnsProvider {
   /** Every batch written, in order. */
   readonly batches: WeightedSet[][] = [];
   reads = 0;
+  /** The origin of every batch written (who wrote it), in order. */
+  readonly origins: string[] = [];
 
   constructor(initial: readonly WeightedSet[] = []) {
     for (const s of initial) this.sets.set(keyOf(s), clone(s));
@@ -29,7 +31,8 @@ export class MemoryDnsProvider implements DnsProvider {
     return [...this.sets.values()].filter((s) => keys.has(s.recordKey)).map(clone);
   }
 
-  async apply(sets: readonly WeightedSet[]): Promise<ApplyResult> {
+  async apply(sets: readonly WeightedSet[], meta?: ApplyMeta): Promise<ApplyResult> {
+    if (meta?.origin) this.origins.push(meta.origin);
     if (sets.length === 0) return { writeCalls: 0 };
     this.maybeFail();
     this.batches.push(sets.map(clone));

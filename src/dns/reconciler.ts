@@ -35,6 +35,8 @@ export interface DnsReconcilerOptions {
    * whoever leads now applies its own desired state.
    */
   mayWrite?: () => boolean;
+  /** Who writes, for the provider's record of each change ("sy-r2 epoch 3"). */
+  origin?: () => string;
 }
 
 export interface DnsReconcilerDeps {
@@ -449,7 +451,8 @@ export class DnsReconciler {
       this.stale = true;
       return { ...base, writeCalls: 0, at: this.clock.wall() };
     }
-    const result = await this.provider.apply(plan.changes);
+    const origin = this.options.origin?.();
+    const result = await this.provider.apply(plan.changes, origin ? { origin } : undefined);
     this.remember(plan.changes);
     this.lastApplyAt = this.clock.wall();
     this.lastChangeAt = this.lastApplyAt;

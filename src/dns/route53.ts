@@ -22,7 +22,7 @@ import { splitBatches, toUpsert } from './route53-batch.js';
 import { classifyRoute53Error, describeRoute53Error, route53Messages } from './route53-errors.js';
 import { bareId, canonicalName, compareListing, fqdn } from './route53-names.js';
 import { adoptLiveSets } from './route53-records.js';
-import type { ApplyResult, DnsProvider, InsyncReport, WeightedSet } from './types.js';
+import type { ApplyMeta, ApplyResult, DnsProvider, InsyncReport, WeightedSet } from './types.js';
 
 export interface Route53ProviderDeps {
   clock?: Clock;
@@ -131,7 +131,7 @@ export class Route53DnsProvider implements DnsProvider {
     return sets;
   }
 
-  async apply(sets: readonly WeightedSet[]): Promise<ApplyResult> {
+  async apply(sets: readonly WeightedSet[], meta?: ApplyMeta): Promise<ApplyResult> {
     if (sets.length === 0) return { writeCalls: 0 };
     const batches = splitBatches(sets.map(toUpsert));
     const started = this.clock.monotonic();
@@ -142,7 +142,10 @@ export class Route53DnsProvider implements DnsProvider {
         this.client.send(
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: this.zoneId,
-            ChangeBatch: { Comment: `switchyard: ${batch.length} weighted set(s)${part}`, Changes: batch },
+            ChangeBatch: {
+              Comment: `switchyard${meta?.origin ? ` ${meta.origin}` : ''}: ${batch.length} weighted set(s)${part}`,
+              Changes: batch,
+            },
           }),
           { abortSignal },
         ),

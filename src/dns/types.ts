@@ -13,6 +13,11 @@ export interface WeightedSet {
   alias?: { dnsName: string; hostedZoneId: string; evaluateTargetHealth: boolean };
 }
 
+/** Who writes a change, for the provider's own record of it. */
+export interface ApplyMeta {
+  origin?: string;
+}
+
 /** Desired weights per record key, as the engine's plan gives them. */
 export type DesiredWeights = Record<string, Record<RegionId, number>>;
 
@@ -52,6 +57,10 @@ export interface DnsProvider {
    */
   read(records: readonly RecordDef[]): Promise<WeightedSet[]>;
   /** Writes the given sets (create or update) as one atomic batch where the service allows. */
-  apply(sets: readonly WeightedSet[]): Promise<ApplyResult>;
+  /**
+   * Writes the sets. `meta.origin` says who writes and why ("sy-r2 epoch 3"): Route 53 keeps it as
+   * the change's comment, the file provider as `updatedBy`, so DNS itself keeps an audit trail.
+   */
+  apply(sets: readonly WeightedSet[], meta?: ApplyMeta): Promise<ApplyResult>;
   close?(): Promise<void>;
 }

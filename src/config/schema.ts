@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bodyRegexProblem } from '../probe/body-regex.js';
 import { dnsName, duration, hostPort, regionId, secretRef, share, size, weight } from './fields.js';
 
 /**
@@ -33,14 +34,10 @@ const httpCheck = z.strictObject({
   bodyRegex: z
     .string()
     .min(1)
-    .refine((s) => {
-      try {
-        new RegExp(s);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'not a valid regular expression')
+    .superRefine((s, ctx) => {
+      const problem = bodyRegexProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   maxBodyBytes: size.optional(),
   tls: tlsOptions.optional(),
@@ -183,6 +180,13 @@ export const configSchema = z.strictObject({
       rise: z.number().int().min(1).max(100).default(2),
       fall: z.number().int().min(1).max(100).default(3),
       maxBodyBytes: size.default(65_536),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      // One probe-duration histogram per target is 14 series per target; off by default, when
+      // the histograms are per region and component kind (docs/operations.md, Metrics).
+      probeHistograms: z.boolean().default(false),
     })
     .prefault({}),
   policy: z

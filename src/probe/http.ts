@@ -180,7 +180,13 @@ class HttpProbe implements Probe<ProbeResult> {
   }
 
   failure(at: number, error: ProbeFailure, detail: string, status?: number): ProbeResult {
-    const r: ProbeResult = { ok: false, at, latencyMs: Math.round(this.clock.monotonic() - at), error, detail };
+    const r: ProbeResult = {
+      ok: false,
+      at,
+      latencyMs: Math.round(this.clock.monotonic() - at),
+      error,
+      detail,
+    };
     if (status !== undefined) r.status = status;
     return r;
   }
@@ -275,7 +281,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private keep(chunk: Buffer): void {
     if (this.first === undefined) this.first = chunk;
-    else (this.rest ??= [this.first]).push(chunk);
+    else if (this.rest === undefined) this.rest = [this.first, chunk];
+    else this.rest.push(chunk);
   }
 
   private body(): Buffer {

@@ -302,6 +302,11 @@ export class ProbeScheduler<R extends ProbeResult = ProbeResult> {
     this.latenessCount = 0;
   }
 
+  /** Runs in flight (abandoned runs excluded). */
+  get running(): number {
+    return this.inFlight;
+  }
+
   /** How overdue the most overdue planned start is (0 when the loop is on time). */
   behindMs(): number {
     if (!this.started) return 0;

@@ -7,6 +7,7 @@
  *                               [--engine both|switchyard|blackbox] [--timeout 500]
  *   npx tsx bench/probe-cost.ts --growth [--interval 5000] [--sizes 250,1000,4000,10000]
  *   npx tsx bench/probe-cost.ts --alloc [--targets 500] [--interval 1000] [--seconds 10]
+ *   npx tsx bench/probe-cost.ts --scrape [--sizes 250,1000,4000,10000]
  *   (any of them: --dist DIR measures another build of src/, e.g. an older commit's)
  *
  * Every process is separate, so no engine pays for another's work:
@@ -24,6 +25,9 @@
  * window (after the warm-up), for every engine the same way; peak RSS is VmHWM (the kernel's
  * high-water mark, warm-up included) and RSS sampled every 200 ms within the window.
  *
+ * --scrape times a /metrics exposition of the probe metrics (createCoreMetrics, no process
+ * metrics) with N targets, by default and with metrics.probeHistograms, and counts its series.
+ *
  * --alloc runs the switchyard engine alone with V8's sampling heap profiler (objects collected
  * by minor and major GCs included) and prints bytes allocated per probe and the top sites.
  */
@@ -34,6 +38,8 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { createCoreMetrics } from '../src/metrics.js';
 
 const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
 const CLK_TCK = 100; // getconf CLK_TCK on Linux
@@ -417,6 +423,48 @@ async function alloc(): Promise<void> {
   }
 }
 
+async function scrape(): Promise<void> {
+  const sizes = str('sizes', '250,1000,4000,10000').split(',').map(Number);
+  const rows: Record<string, unknown>[] = [];
+  for (const n of sizes)
+    for (const perTarget of [false, true]) {
+      const targets = Array.from({ length: n }, (_, i) => ({
+        id: `r${i % 4}.gateway.gw-${i}`,
+        region: `r${i % 4}`,
+        component: 'gateway',
+      }));
+      const registry = new Registry();
+      const m = createCoreMetrics(
+        registry,
+        { targets },
+        { defaultMetrics: false, probeHistograms: perTarget },
+      );
+      for (const t of targets) m.observeProbe(t.id, { ok: true, latencyMs: 12 });
+      const times: number[] = [];
+      let text = '';
+      for (let k = 0; k < 7; k++) {
+        const t0 = performance.now();
+        text = await registry.metrics();
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      const probeSeries = text
+        .split('\n')
+        .filter(
+          (l) => l.startsWith('switchyard_probe_success') || l.startsWith('switchyard_probe_duration'),
+        ).length;
+      rows.push({
+        targets: n,
+        probeHistograms: perTarget,
+        probeSeries,
+        seriesPerTarget: +(probeSeries / n).toFixed(2),
+        bytes: text.length,
+        scrapeMsMedian: +(times[3] as number).toFixed(1),
+      });
+    }
+  console.log(JSON.stringify({ machine: machine(), rows }, null, 2));
+}
+
 /** The engine processes run the compiled code: build it first (tsc, ~10 s) unless --no-build. */
 function build(): void {
   if (flag('no-build') || str('dist', '')) return;
@@ -425,7 +473,8 @@ function build(): void {
 }
 
 async function main(): Promise<void> {
-  build();
+  if (!flag('scrape')) build();
+  if (flag('scrape')) return scrape();
   if (flag('alloc')) return alloc();
   if (flag('growth')) return growth();
   return comparison();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Client, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Client as UndiciClient } from 'undici';
 import type { HttpCheckConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
@@ -38,6 +39,14 @@ function readTls(tls: HttpCheckConfig['tls']): TlsMaterial | { error: string } {
   }
   return out;
 }
+
+/**
+ * undici's Client alone: the package's index also loads fetch, WebSocket, EventSource, the cache
+ * stores and their dependencies, ~9 MiB of resident memory a prober never uses. undici is pinned
+ * (package-lock); a layout change fails loudly here at start-up and in every HTTP probe test.
+ */
+const Client = createRequire(import.meta.url)('undici/lib/dispatcher/client.js') as typeof UndiciClient;
+type Client = UndiciClient;
 
 function quote(s: string): string {
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
@@ -79,7 +88,7 @@ class HttpProbe implements Probe<ProbeResult> {
   private readonly expected: Uint8Array;
   private readonly expectedText: string;
   private readonly origin: string;
-  private readonly clientOptions: Client.Options;
+  private readonly clientOptions: UndiciClient.Options;
   private readonly tlsError: string | undefined;
   private readonly secrets: (ref: string) => string;
   /** Reused for every run: undici reads it synchronously when the request is dispatched. */

@@ -8,7 +8,8 @@
  *   npx tsx bench/probe-cost.ts --growth [--interval 5000] [--sizes 250,1000,4000,10000]
  *   npx tsx bench/probe-cost.ts --alloc [--targets 500] [--interval 1000] [--seconds 10]
  *   npx tsx bench/probe-cost.ts --scrape [--sizes 250,1000,4000,10000]
- *   (any of them: --dist DIR measures another build of src/, e.g. an older commit's)
+ *   (any of them: --dist DIR measures another build of src/, e.g. an older commit's;
+ *    --node-flags "--liftoff-only …" runs the measured process with those flags)
  *
  * Every process is separate, so no engine pays for another's work:
  * - the target: a plain node:http server answering {"status":"healthy"} (one child process);
@@ -140,7 +141,11 @@ function spawnEngine(extra: string[]): {
   started: Promise<void>;
   ended: Promise<Record<string, unknown>>;
 } {
-  const child = spawn(process.execPath, [ENGINE, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --node-flags "…" runs the measured process with V8/Node flags (e.g. heap or wasm tiering).
+  const nodeFlags = str('node-flags', '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, ENGINE, ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   let onStart: () => void = () => undefined;
   let onEnd: (v: Record<string, unknown>) => void = () => undefined;

@@ -52,6 +52,24 @@ function quote(s: string): string {
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
+const defaultSecrets = (ref: string) => resolveSecret(ref);
+
+/**
+ * Status lookup tables (one index per response, whatever the list's length), shared by every
+ * probe with the same expectStatus: a thousand `[200]` checks hold one table, not a thousand.
+ */
+const statusTables = new Map<string, Uint8Array>();
+function statusTable(codes: readonly number[]): Uint8Array {
+  const key = codes.join('|');
+  let t = statusTables.get(key);
+  if (!t) {
+    t = new Uint8Array(600);
+    for (const c of codes) t[c] = 1;
+    statusTables.set(key, t);
+  }
+  return t;
+}
+
 /** Passed to undici's callback-style destroy: it calls back with (null, null) once closed. */
 function destroyed(): void {}
 
@@ -101,7 +119,7 @@ class HttpProbe implements Probe<ProbeResult> {
   constructor(check: HttpCheckConfig, opts: HttpProbeOptions) {
     this.check = check;
     this.clock = opts.clock ?? systemClock;
-    this.secrets = opts.secrets ?? ((ref: string) => resolveSecret(ref));
+    this.secrets = opts.secrets ?? defaultSecrets;
     this.timeoutMs = opts.timeoutMs;
     this.maxBody = check.maxBodyBytes ?? opts.maxBodyBytes;
     const url = new URL(check.url);
@@ -109,9 +127,7 @@ class HttpProbe implements Probe<ProbeResult> {
     this.regex = check.bodyRegex !== undefined ? compileBodyRegex(check.bodyRegex) : undefined;
     this.needle = check.bodyMatch !== undefined ? Buffer.from(check.bodyMatch, 'utf8') : undefined;
     this.needBody = check.method !== 'HEAD' && (this.needle !== undefined || this.regex !== undefined);
-    // A status lookup table: one array index per response, whatever the list's length.
-    this.expected = new Uint8Array(600);
-    for (const s of check.expectStatus) this.expected[s] = 1;
+    this.expected = statusTable(check.expectStatus);
     this.expectedText = check.expectStatus.join('|');
     const tls = readTls(check.tls);
     this.tlsError = 'error' in tls ? tls.error : undefined;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpCheckConfig } from '../../src/config/schema.js';
 import { createHttpProbe } from '../../src/probe/http.js';
@@ -275,12 +276,11 @@ describe('HTTP probe against real local servers', () => {
   });
 
   it('runs on one reused signal leave no abort listener behind', async () => {
-    const { getEventListeners } = await import('node:events');
     const p = createHttpProbe(check(`${server.origin}/ok`), opts);
     const ac = new AbortController();
     for (let i = 0; i < 20; i++) expect((await p.run(ac.signal)).ok).toBe(true);
     expect(await p.run(ac.signal)).toMatchObject({ ok: true });
-    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    expect(EventEmitter.getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     await p.close();
   });
 });

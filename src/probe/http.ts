@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Dispatcher, Client as UndiciClient } from 'undici';
 import type { HttpCheckConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
@@ -38,6 +39,30 @@ function readTls(tls: HttpCheckConfig['tls']): TlsMaterial | { error: string } {
     }
   }
   return out;
+}
+
+/**
+ * One TLS context per distinct CA bundle / client certificate, shared by every probe that uses
+ * it. Without one, Node builds a context (parses the bundle, builds a trust store) for every
+ * connection: per target in memory, and on every reconnect in CPU. Keyed by content, so a
+ * reload after a rotated file gets a new context.
+ */
+const secureContexts = new Map<string, SecureContext>();
+const MAX_SECURE_CONTEXTS = 256;
+function secureContextFor(m: TlsMaterial): SecureContext | { error: string } | undefined {
+  if (m.ca === undefined && m.cert === undefined && m.key === undefined) return undefined;
+  const key = `${m.ca ?? ''}\0${m.cert ?? ''}\0${m.key ?? ''}`;
+  let ctx = secureContexts.get(key);
+  if (!ctx) {
+    try {
+      ctx = createSecureContext(m);
+    } catch (e) {
+      return { error: `tls: ${(e as Error).message}` };
+    }
+    if (secureContexts.size >= MAX_SECURE_CONTEXTS) secureContexts.clear();
+    secureContexts.set(key, ctx);
+  }
+  return ctx;
 }
 
 /**
@@ -129,12 +154,13 @@ class HttpProbe implements Probe<ProbeResult> {
     this.needBody = check.method !== 'HEAD' && (this.needle !== undefined || this.regex !== undefined);
     this.expected = statusTable(check.expectStatus);
     this.expectedText = check.expectStatus.join('|');
-    const tls = readTls(check.tls);
-    this.tlsError = 'error' in tls ? tls.error : undefined;
+    const material = readTls(check.tls);
+    const tls = 'error' in material ? material : secureContextFor(material);
+    this.tlsError = tls && 'error' in tls ? tls.error : undefined;
     this.clientOptions = {
       connect: {
         timeout: this.timeoutMs,
-        ...('error' in tls ? {} : tls),
+        ...(tls && !('error' in tls) ? { secureContext: tls } : {}),
         ...(check.tls?.serverName ? { servername: check.tls.serverName } : {}),
         rejectUnauthorized: !(check.tls?.insecureSkipVerify ?? false),
       },

@@ -8,7 +8,8 @@
  *   npx tsx bench/probe-cost.ts --growth [--interval 5000] [--sizes 250,1000,4000,10000]
  *   npx tsx bench/probe-cost.ts --alloc [--targets 500] [--interval 1000] [--seconds 10]
  *   npx tsx bench/probe-cost.ts --scrape [--sizes 250,1000,4000,10000]
- *   (any of them: --dist DIR measures another build of src/, e.g. an older commit's;
+ *   (any of them: --tls probes an HTTPS target, verified against its certificate;
+ *    --dist DIR measures another build of src/, e.g. an older commit's;
  *    --node-flags "--liftoff-only …" runs the measured process with those flags)
  *
  * Every process is separate, so no engine pays for another's work:
@@ -75,8 +76,12 @@ interface RunSpec {
 // ---------------------------------------------------------------------------------------------
 
 const SERVER = `
-const http = require('node:http');
-const s = http.createServer({ keepAliveTimeout: 120000 }, (req, res) => {
+const fs = require('node:fs');
+const tls = process.env.BENCH_TLS_CERT
+  ? { cert: fs.readFileSync(process.env.BENCH_TLS_CERT), key: fs.readFileSync(process.env.BENCH_TLS_KEY) }
+  : undefined;
+const http = require(tls ? 'node:https' : 'node:http');
+const s = http.createServer({ keepAliveTimeout: 120000, ...tls }, (req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end('{"status":"healthy"}');
 });
@@ -84,8 +89,44 @@ s.maxConnections = 200000;
 s.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write(String(s.address().port) + '\\n'));
 `;
 
+/**
+ * --tls: the target speaks HTTPS with a fresh RSA-2048 certificate for 127.0.0.1 (as a WSO2
+ * keystore would); both engines verify it against that certificate as their CA.
+ */
+const TLS = flag('tls') ? makeCert() : undefined;
+const SCHEME = TLS ? 'https' : 'http';
+
+function makeCert(): { dir: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-tls-'));
+  const r = spawnSync(
+    '/usr/bin/openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
+  if (r.status !== 0) throw new Error('openssl could not make the bench certificate');
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return { dir, cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+}
+
 function startTarget(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = TLS ? { ...process.env, BENCH_TLS_CERT: TLS.cert, BENCH_TLS_KEY: TLS.key } : process.env;
+  const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.stdout?.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
@@ -251,7 +292,12 @@ function report(
 }
 
 async function runSwitchyard(spec: RunSpec, port: number): Promise<EngineReport> {
-  const c = spawnEngine([...specArgs(spec), '--url-template', `http://127.0.0.1:${port}/health?t={i}`]);
+  const c = spawnEngine([
+    ...specArgs(spec),
+    ...(TLS ? ['--tls-ca', TLS.cert] : []),
+    '--url-template',
+    `${SCHEME}://127.0.0.1:${port}/health?t={i}`,
+  ]);
   await c.started;
   const w = watchedOf('switchyard', c.child.pid as number);
   const w0 = w.cpu0;
@@ -277,6 +323,7 @@ async function runBlackbox(spec: RunSpec, port: number): Promise<EngineReport[]>
       '      method: GET',
       '      valid_status_codes: [200]',
       '      fail_if_body_not_matches_regexp: ["healthy"]',
+      ...(TLS ? ['      tls_config:', `        ca_file: ${TLS.cert}`] : []),
       '',
     ].join('\n'),
   );
@@ -289,7 +336,7 @@ async function runBlackbox(spec: RunSpec, port: number): Promise<EngineReport[]>
   try {
     await waitHttp(`http://127.0.0.1:${bbPort}/-/healthy`, 10_000);
     // The driver's timeout covers the exporter's own (bounded by the module's timeout).
-    const target = encodeURIComponent(`http://127.0.0.1:${port}/health?t=`);
+    const target = encodeURIComponent(`${SCHEME}://127.0.0.1:${port}/health?t=`);
     const c = spawnEngine([
       ...specArgs({ ...spec, timeoutMs: Math.min(spec.intervalMs - 1, spec.timeoutMs + 250) }),
       '--url-template',
@@ -417,8 +464,9 @@ async function alloc(): Promise<void> {
       '--role',
       'alloc',
       ...specArgs(spec),
+      ...(TLS ? ['--tls-ca', TLS.cert] : []),
       '--url-template',
-      `http://127.0.0.1:${port}/health?t={i}`,
+      `${SCHEME}://127.0.0.1:${port}/health?t={i}`,
     ]);
     const out = await c.ended;
     c.child.kill('SIGKILL');

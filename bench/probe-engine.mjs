@@ -4,7 +4,7 @@
  * would add ~45 MiB of RSS that is not the engine's. The parent builds dist/ first.
  *
  *   node bench/probe-engine.mjs --role engine|alloc --targets N --interval MS --timeout MS
- *        --seconds S --warmup S --url-template URL --body-match TEXT [--dist DIR]
+ *        --seconds S --warmup S --url-template URL --body-match TEXT [--tls-ca PEM] [--dist DIR]
  *
  * `--url-template` contains `{i}`, replaced by the target's index. Prints JSON lines: {event:
  * 'start'} when the measured window opens, then {event: 'end' | 'alloc', ...} with the figures.
@@ -28,6 +28,7 @@ const seconds = num('seconds', 15);
 const warmupS = num('warmup', 5);
 const template = opt('url-template', '');
 const bodyMatch = opt('body-match', 'healthy');
+const tlsCa = opt('tls-ca', '');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (b) => +(b / 1_048_576).toFixed(1);
 const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -53,7 +54,14 @@ for (let i = 0; i < targets; i++)
   scheduler.add({
     id: `bench.gateway.t${i}`,
     probe: createHttpProbe(
-      { url: template.replace('{i}', String(i)), method: 'GET', headers: {}, expectStatus: [200], bodyMatch },
+      {
+        url: template.replace('{i}', String(i)),
+        method: 'GET',
+        headers: {},
+        expectStatus: [200],
+        bodyMatch,
+        ...(tlsCa && template.startsWith('https:') ? { tls: { ca: tlsCa, insecureSkipVerify: false } } : {}),
+      },
       { timeoutMs, maxBodyBytes: 5_120 },
     ),
     intervalMs,

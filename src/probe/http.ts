@@ -103,18 +103,20 @@ const ONCE = { once: true } as const;
 /**
  * An HTTP(S) check. One undici Client (a single keep-alive connection) per probe: the scheduler
  * never overlaps runs of one target, so one connection is all a target needs, and it is reused
- * run after run — while it is healthy. After any run that did not end in a complete response
- * (a TLS or protocol error, a reset, a timeout, an abort) the Client is destroyed and the next
- * run starts on a fresh one: undici 7 can leave a Client whose connection failed (e.g. a
- * certificate for the wrong name) with a phantom running request, on which every later request
- * queues for ever.
+ * run after run — while it can be trusted. After a connection error (TLS, protocol, reset,
+ * connect timeout) the Client is destroyed and the next run starts on a fresh one: undici 7 can
+ * leave a Client whose connection failed (a certificate for the wrong name) with a phantom
+ * running request, on which every later request queues for ever. A timeout is not such an error:
+ * the request is aborted (undici drops that socket) and the Client, with its TLS session cache,
+ * stays, so reconnecting resumes the session instead of paying a full handshake each time —
+ * under load, full handshakes that each miss the timeout would never let the target recover.
+ * A run that does not end at all is the scheduler's to end: it calls `reset()`.
  *
  * One deadline per run: the caller's signal (the scheduler's, which carries the target's
- * timeout), or the probe's own single timer when run without one; undici's own header and body
- * timers are off. The response goes through a small dispatch handler (no response stream, no
- * async iterator): the body is read only up to `maxBodyBytes` (matches look only there, like
- * Route 53's first 5,120 bytes), past which the connection is dropped, so an endless or huge
- * body costs a bounded read and never hangs.
+ * timeout), or the probe's own single timer when run without one. The response goes through a
+ * small dispatch handler (no response stream, no async iterator): the body is read only up to
+ * `maxBodyBytes` (matches look only there, like Route 53's first 5,120 bytes), past which the
+ * connection is dropped, so an endless or huge body costs a bounded read and never hangs.
  */
 export function createHttpProbe(check: HttpCheckConfig, opts: HttpProbeOptions): Probe<ProbeResult> {
   return new HttpProbe(check, opts);
@@ -164,9 +166,10 @@ class HttpProbe implements Probe<ProbeResult> {
         ...(check.tls?.serverName ? { servername: check.tls.serverName } : {}),
         rejectUnauthorized: !(check.tls?.insecureSkipVerify ?? false),
       },
-      // The run's one deadline (signal or own timer) bounds headers and body.
-      headersTimeout: 0,
-      bodyTimeout: 0,
+      // The run's deadline (the signal or the probe's timer) ends the run; these bound only an
+      // exchange the run has already given up on (see Exchange.onRequestStart).
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
       keepAliveTimeout: opts.keepAliveMs ?? 60_000,
       pipelining: 1,
     };
@@ -257,6 +260,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private first: Buffer | undefined;
   private rest: Buffer[] | undefined;
   private done = false;
+  /** The error this run aborted its own request with (undici reports it back). */
+  private abortedWith: Error | undefined;
 
   constructor(
     private readonly probe: HttpProbe,
@@ -287,7 +292,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.done) controller.abort(new Error('probe run already ended'));
+    // If the run already ended (its deadline came while the connection was being made), the
+    // request still goes out and its answer is read and ignored: that leaves the next run a warm
+    // connection (and TLS session) instead of a handshake thrown away on every timeout, which
+    // under load never completes. undici's header and body timeouts bound this late exchange.
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
@@ -295,18 +303,19 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.done) return;
     const max = this.probe.maxBody;
     const room = max - this.size;
     if (chunk.length > room) {
       // Past the limit: judge what was read, and drop the connection rather than read on.
-      if (this.probe.needBody && room > 0) this.keep(chunk.subarray(0, room));
-      this.size = max;
-      this.finish(this.judge());
-      controller.abort(new Error('body limit reached'));
+      if (!this.done) {
+        if (this.probe.needBody && room > 0) this.keep(chunk.subarray(0, room));
+        this.size = max;
+        this.finish(this.judge());
+      }
+      this.abortRequest(controller, 'body limit reached');
       return;
     }
-    if (this.probe.needBody) this.keep(chunk);
+    if (!this.done && this.probe.needBody) this.keep(chunk);
     this.size += chunk.length;
   }
 
@@ -316,18 +325,29 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    if (this.done) return;
+    // Our own abort (deadline, body limit) says nothing about the connection: undici has dropped
+    // the socket and the Client reconnects.
+    if (err === this.abortedWith) return;
     const c = classifyError(err, this.probe.timeoutMs);
-    this.finish(this.probe.failure(this.at, c.error, c.detail));
+    if (!this.done) this.finish(this.probe.failure(this.at, c.error, c.detail));
+    // Anything else — TLS, protocol, reset, connect timeout — and the Client is not trusted again,
+    // also when the run had already ended: undici 7 can leave a Client wedged after a TLS error.
     this.probe.discard(this.client, c.error);
   }
 
-  /** Ends the run now (deadline or abort); the connection is in an unknown state: discard it. */
+  /** Ends the run now (its deadline, or the caller's abort). */
   private stop(error: ProbeFailure, detail: string): void {
     if (this.done) return;
     this.finish(this.probe.failure(this.at, error, detail));
-    this.controller?.abort(new Error(detail));
-    this.probe.discard(this.client, error);
+    // A request on the wire is aborted (undici drops its socket); one still waiting for its
+    // connection is left to finish (see onRequestStart).
+    if (this.controller) this.abortRequest(this.controller, detail);
+  }
+
+  private abortRequest(controller: Dispatcher.DispatchController, why: string): void {
+    if (this.abortedWith) return;
+    this.abortedWith = new Error(why);
+    controller.abort(this.abortedWith);
   }
 
   private keep(chunk: Buffer): void {

@@ -128,4 +128,30 @@ describe('HTTPS probe and certificates', () => {
     expect(await other.run()).toMatchObject({ ok: false, error: 'tls' });
     await Promise.all([...probes, other].map((p) => p.close()));
   });
+
+  it('a timeout keeps the TLS session: the reconnect resumes it instead of a full handshake', async () => {
+    let slow = true;
+    const reused: boolean[] = [];
+    const s = await startHttpsServer({ cert: f.read(f.serverCert), key: f.read(f.serverKey) }, (req, res) => {
+      reused.push((req.socket as import('node:tls').TLSSocket).isSessionReused());
+      if (slow) {
+        const t = setTimeout(() => res.end('late'), 1_000);
+        res.on('close', () => clearTimeout(t));
+      } else res.end('ok');
+    });
+    try {
+      const p = createHttpProbe(check(`${s.origin}/`, { ca: f.caCert }), {
+        timeoutMs: 300,
+        maxBodyBytes: 1_024,
+      });
+      expect(await p.run()).toMatchObject({ ok: false, error: 'timeout' });
+      slow = false;
+      expect(await p.run()).toMatchObject({ ok: true, status: 200 });
+      await p.close();
+      expect(s.connections()).toBe(2); // the timed-out request's socket was dropped
+      expect(reused).toEqual([false, true]); // and the new connection resumed the session
+    } finally {
+      await s.close();
+    }
+  });
 });

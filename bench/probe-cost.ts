@@ -338,7 +338,7 @@ async function runBlackbox(spec: RunSpec, port: number): Promise<EngineReport[]>
     // The driver's timeout covers the exporter's own (bounded by the module's timeout).
     const target = encodeURIComponent(`${SCHEME}://127.0.0.1:${port}/health?t=`);
     const c = spawnEngine([
-      ...specArgs({ ...spec, timeoutMs: Math.min(spec.intervalMs - 1, spec.timeoutMs + 250) }),
+      ...specArgs({ ...spec, timeoutMs: Math.min(spec.intervalMs - 100, spec.timeoutMs + 400) }),
       '--url-template',
       `http://127.0.0.1:${bbPort}/probe?module=http_healthy&target=${target}{i}`,
       '--body-match',

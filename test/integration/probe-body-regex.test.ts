@@ -68,15 +68,15 @@ describe('bodyRegex is matched in linear time', () => {
   it('the catastrophic pattern on a non-matching body: a prompt body-mismatch, the event loop never stalls', async () => {
     const r = await probeInChild(check(`${server.origin}/evil`, '^(a+)+$'));
     expect(r.result).toMatchObject({ ok: false, error: 'body-mismatch', status: 200 });
-    expect(r.elapsedMs).toBeLessThan(1_000);
+    expect(r.elapsedMs).toBeLessThan(1_500);
     // A 10 ms interval timer kept running: no gap anywhere near a blocked loop.
-    expect(r.maxTimerGapMs).toBeLessThan(250);
+    expect(r.maxTimerGapMs).toBeLessThan(500);
     expect(r.ticks).toBeGreaterThan(3);
   }, 30_000);
 
   it('the same pattern on a matching body is a success', async () => {
     const r = await probeInChild(check(`${server.origin}/ok`, '^(a+)+$'));
     expect(r.result).toMatchObject({ ok: true, status: 200 });
-    expect(r.elapsedMs).toBeLessThan(1_000);
+    expect(r.elapsedMs).toBeLessThan(1_500);
   }, 30_000);
 });

@@ -15,8 +15,8 @@ import { makeTlsFixtures, type TlsFixtures } from '../support/tls-fixtures.js';
  * with a phantom running request: the second run never settled and every later slot was skipped.
  */
 
-const INTERVAL = 300;
-const TIMEOUT = 250;
+const INTERVAL = 500;
+const TIMEOUT = 400;
 const RISE = 2;
 const FALL = 3;
 

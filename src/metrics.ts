@@ -9,6 +9,7 @@ import {
   type Plan,
   type Status,
 } from './decide/types.js';
+import type { SchedulerCounters } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { type Topology, TRAFFIC_CLASSES } from './topology/types.js';
 import { type Clock, systemClock } from './util/clock.js';
@@ -28,6 +29,9 @@ import { ERROR_CODES, type ErrorCode } from './util/errors.js';
 /** Probe timeouts run from a few ms (loopback TCP) to 10 s (slow SQL), hence these buckets. */
 export const PROBE_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** How late the scheduler starts runs: on time is ≤ 1 ms; past ~0.5 s it sheds. */
+export const PROBE_LATENESS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
 const DEFAULT_GAUGES_NAMED_TOTAL = [
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
@@ -43,11 +47,22 @@ const ACTION_TYPES: readonly ActionType[] = ['promote', 'fence', 'dns'];
 const ACTION_OUTCOMES: readonly ActionOutcome[] = ['done', 'failed', 'abandoned'];
 const DECISION_OUTCOMES: readonly DecisionOutcome[] = ['changed', 'unchanged', 'frozen'];
 
+/** A probe target as the metrics label it (a `HealthTarget` fits). */
+export interface ProbeTargetLabels {
+  id: string;
+  region: string;
+  /** Component kind: gateway, keyManager, database. */
+  component: string;
+}
+
 /** Label values known from the configuration, used to initialise series to 0. */
 export interface KnownLabels {
   topology?: Topology;
-  /** Probe target ids, e.g. "r1/gateway/health". */
-  targets?: readonly string[];
+  /**
+   * Probe targets. A bare id ("r1.gateway.health") is labelled by its first two segments
+   * (region r1, component gateway); pass the targets themselves to label them exactly.
+   */
+  targets?: readonly (string | ProbeTargetLabels)[];
 }
 
 export interface CoreMetricsOptions {
@@ -55,13 +70,31 @@ export interface CoreMetricsOptions {
   defaultMetrics?: boolean;
   /** For the last-decision timestamp; the system clock by default. */
   clock?: Pick<Clock, 'wall'>;
+  /**
+   * Config `metrics.probeHistograms`: a probe-duration histogram per target (labels region,
+   * component, target: 14 series per target) instead of one per region and component kind.
+   */
+  probeHistograms?: boolean;
+}
+
+/** What the probe scheduler's metrics read at each scrape (a ProbeScheduler is one). */
+export interface SchedulerSource {
+  readonly counters: Readonly<SchedulerCounters>;
+  /** Runs in flight. */
+  readonly running: number;
+  behindMs(): number;
 }
 
 export interface CoreMetrics {
   readonly registry: Registry;
   /** Registers known label values (call again after a config reload). */
   init(known: KnownLabels): void;
+  /** One probe result: O(1), no allocation beyond the histogram's own bookkeeping. */
   observeProbe(target: string, result: Pick<ProbeResult, 'ok' | 'latencyMs'>): void;
+  /** Exports a probe scheduler's counters, lateness and backlog (read at scrape time). */
+  trackScheduler(source: SchedulerSource): void;
+  /** The scheduler's `onLateness` hook: one observation per planned start, in ms. */
+  observeLateness(ms: number): void;
   /** Component status and replication lag from the health layer's view. */
   setHealth(view: HealthView): void;
   /** Serving state, active alerts and the decision counter from one engine run. */
@@ -76,6 +109,18 @@ export interface CoreMetrics {
   setAlerts(alerts: readonly Alert[]): void;
   /** 1 while the state cannot be saved (nothing is applied meanwhile). */
   setStateUnwritable(on: boolean): void;
+}
+
+interface ProbeSlot {
+  readonly target: { target: string };
+  readonly duration: Record<string, string>;
+  success: number;
+}
+
+/** Region and component kind from a target id: "r1.gateway.gw-1a" or "r1/database.apim/sql". */
+function labelsFromId(id: string): { region: string; component: string } {
+  const [region = id, component = 'unknown'] = id.split(/[./]/);
+  return { region, component };
 }
 
 export function statusValue(status: Status): number {
@@ -96,19 +141,107 @@ export function createCoreMetrics(
   const registers = [registry];
   const clock = options.clock ?? systemClock;
 
-  const probeSuccess = new Gauge({
+  // Per target: the last result in a slot, published at scrape time (a gauge set per result
+  // would allocate a value object that lives until the next result, i.e. into the old space).
+  const perTargetHistograms = options.probeHistograms === true;
+  const probeSlots = new Map<string, ProbeSlot>();
+  new Gauge({
     name: 'switchyard_probe_success',
     help: 'Result of the last probe of a target: 1 success, 0 failure.',
     labelNames: ['target'] as const,
     registers,
+    collect() {
+      this.reset();
+      for (const slot of probeSlots.values()) this.set(slot.target, slot.success);
+    },
   });
   const probeDuration = new Histogram({
     name: 'switchyard_probe_duration_seconds',
-    help: 'Duration of probes per target, including failed ones.',
-    labelNames: ['target'] as const,
+    help: perTargetHistograms
+      ? 'Duration of probes per target (metrics.probeHistograms), including failed ones.'
+      : 'Duration of probes per region and component kind, including failed ones.',
+    labelNames: perTargetHistograms
+      ? (['region', 'component', 'target'] as const)
+      : (['region', 'component'] as const),
     buckets: PROBE_DURATION_BUCKETS,
     registers,
   });
+  const probeSlot = (t: string | ProbeTargetLabels): ProbeSlot => {
+    const id = typeof t === 'string' ? t : t.id;
+    const existing = probeSlots.get(id);
+    if (existing) return existing;
+    const { region, component } = typeof t === 'string' ? labelsFromId(t) : t;
+    const slot: ProbeSlot = {
+      target: { target: id },
+      duration: perTargetHistograms ? { region, component, target: id } : { region, component },
+      success: 0,
+    };
+    probeSlots.set(id, slot);
+    probeDuration.zero(slot.duration);
+    return slot;
+  };
+
+  // The scheduler: read at scrape time, nothing per run but the lateness observation.
+  const schedulers: { source: SchedulerSource; seen: Record<string, number> }[] = [];
+  const counterFrom = (name: string, help: string, key: keyof SchedulerCounters) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        for (const s of schedulers) {
+          const now = s.source.counters[key];
+          const before = s.seen[key] ?? 0;
+          // A new scheduler (after a reload) starts again from 0: count what it has done.
+          this.inc(now >= before ? now - before : now);
+          s.seen[key] = now;
+        }
+      },
+    });
+  counterFrom('switchyard_probe_runs_total', 'Probe runs started by the scheduler.', 'runs');
+  counterFrom(
+    'switchyard_probe_shed_total',
+    'Planned probe runs not started because the event loop was behind by more than the lateness bound (alert: the director cannot keep up with its targets).',
+    'shed',
+  );
+  counterFrom(
+    'switchyard_probe_overlaps_skipped_total',
+    'Planned probe runs skipped because the previous run of the target had not ended.',
+    'skippedOverlaps',
+  );
+  counterFrom('switchyard_probe_timeouts_total', 'Probe runs aborted at their timeout.', 'timeouts');
+  counterFrom(
+    'switchyard_probe_abandoned_total',
+    'Probe runs that did not stop within timeout + grace: recorded as a timeout, their connection reset.',
+    'abandoned',
+  );
+  const latenessHistogram = new Histogram({
+    name: 'switchyard_probe_lateness_seconds',
+    help: 'How late probe runs were started against their plan (event loop lag as the scheduler sees it).',
+    buckets: PROBE_LATENESS_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'switchyard_probe_scheduler_behind_seconds',
+    help: 'How overdue the most overdue planned probe start is right now (0 when on time).',
+    registers,
+    collect() {
+      let behind = 0;
+      for (const s of schedulers) behind = Math.max(behind, s.source.behindMs());
+      this.set(behind / 1000);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_probe_in_flight',
+    help: 'Probe runs in flight.',
+    registers,
+    collect() {
+      let n = 0;
+      for (const s of schedulers) n += s.source.running;
+      this.set(n);
+    },
+  });
+
   const componentStatus = new Gauge({
     name: 'switchyard_component_status',
     help: 'Health of a component in a region: 1 up, 0 down, -1 unknown.',
@@ -223,9 +356,15 @@ export function createCoreMetrics(
   const metrics: CoreMetrics = {
     registry,
     init({ topology, targets }) {
-      for (const t of targets ?? []) {
-        probeSuccess.set({ target: t }, 0);
-        probeDuration.zero({ target: t });
+      if (targets) {
+        // A reload may drop targets: their series go with them.
+        const keep = new Set(targets.map((t) => (typeof t === 'string' ? t : t.id)));
+        for (const [id, slot] of probeSlots)
+          if (!keep.has(id)) {
+            probeSlots.delete(id);
+            if (perTargetHistograms) probeDuration.remove(slot.duration);
+          }
+        for (const t of targets) probeSlot(t);
       }
       if (!topology) return;
       regionIds = topology.regions.map((r) => r.id);
@@ -242,8 +381,15 @@ export function createCoreMetrics(
           dnsWeight.set({ record: rec.key, region }, target.weight);
     },
     observeProbe(target, result) {
-      probeSuccess.set({ target }, result.ok ? 1 : 0);
-      probeDuration.observe({ target }, Math.max(0, result.latencyMs) / 1000);
+      const slot = probeSlots.get(target) ?? probeSlot(target);
+      slot.success = result.ok ? 1 : 0;
+      probeDuration.observe(slot.duration, Math.max(0, result.latencyMs) / 1000);
+    },
+    trackScheduler(source) {
+      schedulers.push({ source, seen: {} });
+    },
+    observeLateness(ms) {
+      latenessHistogram.observe(Math.max(0, ms) / 1000);
     },
     setHealth(view) {
       for (const [region, h] of Object.entries(view)) {

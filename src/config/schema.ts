@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bodyRegexProblem } from '../probe/body-regex.js';
 import {
   DAY,
   dnsName,
@@ -72,14 +73,10 @@ const httpCheck = z.strictObject({
   bodyRegex: z
     .string()
     .min(1)
-    .refine((s) => {
-      try {
-        new RegExp(s);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'not a valid regular expression')
+    .superRefine((s, ctx) => {
+      const problem = bodyRegexProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   maxBodyBytes: sizeIn(1, 16 * MiB, { max: 'a health check body is small; more only costs memory' })
     .optional()
@@ -370,6 +367,13 @@ export const configSchema = z.strictObject({
       maxBodyBytes: sizeIn(1, 16 * MiB)
         .default(65_536)
         .describe('bytes of an HTTP body read for bodyMatch/bodyRegex; 1B–16MiB; default 64KiB'),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      // One probe-duration histogram per target is 14 series per target; off by default, when
+      // the histograms are per region and component kind (docs/operations.md, Metrics).
+      probeHistograms: z.boolean().default(false),
     })
     .prefault({}),
   policy: z

@@ -114,8 +114,8 @@ export class Daemon {
     this.targets = new Map(list.map((t) => [t.id, t]));
     this.metrics = createCoreMetrics(
       this.registry,
-      { topology: this.topology, targets: list.map((t) => t.id) },
-      { clock: this.clock },
+      { topology: this.topology, targets: list },
+      { clock: this.clock, probeHistograms: config.metrics.probeHistograms },
     );
     this.dbMetrics = createDatabaseMetrics(this.registry);
     registerCoordinationMetrics(this.registry, () => this.ports.coordination.status());
@@ -150,7 +150,10 @@ export class Daemon {
       clock: this.clock,
       random: this.ports.random,
       onResult: (id, result) => this.onResult(id, result),
+      onLateness: (ms) => this.metrics.observeLateness(ms),
+      onError: (id, err) => this.countError(err, `recording the result of ${id} failed`),
     });
+    this.metrics.trackScheduler(this.scheduler);
     for (const t of list)
       this.scheduler.add({
         id: t.id,

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpCheckConfig } from '../../src/config/schema.js';
 import { createHttpProbe } from '../../src/probe/http.js';
@@ -229,6 +230,57 @@ describe('HTTP probe against real local servers', () => {
     const ac2 = new AbortController();
     setTimeout(() => ac2.abort(new DOMException('deadline', 'TimeoutError')), 50);
     expect(await p.run(ac2.signal)).toMatchObject({ ok: false, error: 'timeout' });
+    await p.close();
+  });
+
+  it('after a protocol error the next run starts on a fresh connection (a failed connection is never reused)', async () => {
+    let garbage = true;
+    const flaky = await startTcpServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', () => {
+        if (garbage) sock.end('NOT HTTP\r\n\r\n');
+        else sock.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=30\r\n\r\nok');
+      });
+    });
+    const p = createHttpProbe(check(`${flaky.origin}/`), opts);
+    expect(await p.run()).toMatchObject({ ok: false, error: 'protocol' });
+    garbage = false;
+    expect(await p.run()).toMatchObject({ ok: true, status: 200 });
+    expect(await p.run()).toMatchObject({ ok: true, status: 200 });
+    // One connection for the garbage, one fresh one reused by both good runs.
+    expect(flaky.connections()).toBe(2);
+    await p.close();
+    await flaky.close();
+  });
+
+  it('reset() drops a connection that never answers: the run in flight settles at once, the next starts afresh', async () => {
+    let hang = true;
+    const s = await startHttpServer((_req, res) => {
+      if (!hang) res.end('ok');
+      // else: never answer
+    });
+    const p = createHttpProbe(check(`${s.origin}/`), { ...opts, timeoutMs: 60_000 });
+    const ac = new AbortController(); // never aborted: only reset() can end this run
+    const t0 = performance.now();
+    const running = p.run(ac.signal);
+    await new Promise((r) => setTimeout(r, 100));
+    p.reset?.('test');
+    const r = await running;
+    expect(r.ok).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    hang = false;
+    expect(await p.run(ac.signal)).toMatchObject({ ok: true, status: 200 });
+    expect(s.connections()).toBe(2);
+    await p.close();
+    await s.close();
+  });
+
+  it('runs on one reused signal leave no abort listener behind', async () => {
+    const p = createHttpProbe(check(`${server.origin}/ok`), opts);
+    const ac = new AbortController();
+    for (let i = 0; i < 20; i++) expect((await p.run(ac.signal)).ok).toBe(true);
+    expect(await p.run(ac.signal)).toMatchObject({ ok: true });
+    expect(EventEmitter.getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     await p.close();
   });
 });

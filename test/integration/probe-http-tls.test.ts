@@ -104,4 +104,54 @@ describe('HTTPS probe and certificates', () => {
     expect(await p.run()).toMatchObject({ ok: false, error: 'tls-config' });
     await p.close();
   });
+
+  it('a client key that does not belong to its certificate is error "tls-config", not a throw', async () => {
+    const p = createHttpProbe(
+      check(`${mtls.origin}/`, { ca: f.caCert, cert: f.clientCert, key: f.serverKey }),
+      opts,
+    );
+    const r = await p.run();
+    await p.close();
+    expect(r).toMatchObject({ ok: false, error: 'tls-config' });
+    expect(r.detail).toMatch(/mismatch/i);
+  });
+
+  it('probes sharing a CA bundle share one TLS context and still verify (many targets, one trust store)', async () => {
+    const probes = Array.from({ length: 5 }, () =>
+      createHttpProbe(check(`${good.origin}/`, { ca: f.caCert }), opts),
+    );
+    for (const p of probes) expect(await p.run()).toMatchObject({ ok: true, status: 200 });
+    const other = createHttpProbe(
+      check(`${good.origin}/`, { ca: f.caCert, serverName: 'nomatch.test' }),
+      opts,
+    );
+    expect(await other.run()).toMatchObject({ ok: false, error: 'tls' });
+    await Promise.all([...probes, other].map((p) => p.close()));
+  });
+
+  it('a timeout keeps the TLS session: the reconnect resumes it instead of a full handshake', async () => {
+    let slow = true;
+    const reused: boolean[] = [];
+    const s = await startHttpsServer({ cert: f.read(f.serverCert), key: f.read(f.serverKey) }, (req, res) => {
+      reused.push((req.socket as import('node:tls').TLSSocket).isSessionReused());
+      if (slow) {
+        const t = setTimeout(() => res.end('late'), 1_000);
+        res.on('close', () => clearTimeout(t));
+      } else res.end('ok');
+    });
+    try {
+      const p = createHttpProbe(check(`${s.origin}/`, { ca: f.caCert }), {
+        timeoutMs: 300,
+        maxBodyBytes: 1_024,
+      });
+      expect(await p.run()).toMatchObject({ ok: false, error: 'timeout' });
+      slow = false;
+      expect(await p.run()).toMatchObject({ ok: true, status: 200 });
+      await p.close();
+      expect(s.connections()).toBe(2); // the timed-out request's socket was dropped
+      expect(reused).toEqual([false, true]); // and the new connection resumed the session
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import { createServer as createHttps, type ServerOptions as HttpsOptions } from 'node:https';
 import { type AddressInfo, createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -52,8 +53,15 @@ export function startHttpServer(handler: Handler): Promise<TestServer> {
   return listen(createHttp({ keepAliveTimeout: 30_000 }, handler), 'http');
 }
 
-export function startHttpsServer(options: HttpsOptions, handler: Handler): Promise<TestServer> {
-  return listen(createHttps({ keepAliveTimeout: 30_000, ...options }, handler), 'https');
+export interface TestHttpsServer extends TestServer {
+  /** Swaps the certificate for new handshakes (as a renewal does); open connections keep the old one. */
+  setSecureContext(options: SecureContextOptions): void;
+}
+
+export async function startHttpsServer(options: HttpsOptions, handler: Handler): Promise<TestHttpsServer> {
+  const server = createHttps({ keepAliveTimeout: 30_000, ...options }, handler);
+  const base = await listen(server, 'https');
+  return { ...base, setSecureContext: (o) => server.setSecureContext(o) };
 }
 
 /** A raw TCP server (for "not HTTP at all" peers). */

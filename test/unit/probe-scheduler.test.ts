@@ -18,16 +18,30 @@ interface FakeProbe extends Probe<ProbeResult> {
   inFlight: number;
   maxInFlight: number;
   aborts: number;
+  resets: number;
   closed: boolean;
 }
 
-/** A probe taking `durationMs` of fake time; honours abort unless `ignoreAbort`. */
-function fakeProbe(clock: FakeClock, durationMs: number, ignoreAbort = false): FakeProbe {
+type Behaviour = 'honours-abort' | 'ignores-abort' | 'wedged';
+
+/**
+ * A probe taking `durationMs` of fake time. `honours-abort` settles at the abort (as the real
+ * probes do); `ignores-abort` settles only at the end of its duration; `wedged` never settles,
+ * whatever happens (abort or reset) — the worst a broken connection could do.
+ */
+function fakeProbe(
+  clock: FakeClock,
+  durationMs: number,
+  behaviour: Behaviour | boolean = 'honours-abort',
+): FakeProbe {
+  const mode: Behaviour =
+    behaviour === true ? 'ignores-abort' : behaviour === false ? 'honours-abort' : behaviour;
   const p: FakeProbe = {
     starts: [],
     inFlight: 0,
     maxInFlight: 0,
     aborts: 0,
+    resets: 0,
     closed: false,
     run(signal) {
       const at = clock.monotonic();
@@ -35,17 +49,9 @@ function fakeProbe(clock: FakeClock, durationMs: number, ignoreAbort = false): F
       p.inFlight++;
       p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
       return new Promise((resolve) => {
-        const done = (r: ProbeResult) => {
-          p.inFlight--;
-          resolve(r);
-        };
-        const h = clock.setTimeout(
-          () => done({ ok: true, at, latencyMs: clock.monotonic() - at, detail: 'ok' }),
-          durationMs,
-        );
-        signal?.addEventListener('abort', () => {
+        const onAbort = () => {
           p.aborts++;
-          if (ignoreAbort) return;
+          if (mode !== 'honours-abort') return;
           clock.clearTimeout(h);
           done({
             ok: false,
@@ -54,8 +60,24 @@ function fakeProbe(clock: FakeClock, durationMs: number, ignoreAbort = false): F
             detail: 'timeout after probe',
             error: 'timeout',
           });
-        });
+        };
+        const done = (r: ProbeResult) => {
+          p.inFlight--;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        };
+        const h =
+          mode === 'wedged'
+            ? clock.setTimeout(() => undefined, 0)
+            : clock.setTimeout(
+                () => done({ ok: true, at, latencyMs: clock.monotonic() - at, detail: 'ok' }),
+                durationMs,
+              );
+        signal?.addEventListener('abort', onAbort);
       });
+    },
+    reset() {
+      p.resets++;
     },
     async close() {
       p.closed = true;
@@ -69,6 +91,17 @@ async function closeIn(s: ProbeScheduler, clock: FakeClock): Promise<void> {
   const closing = s.close();
   await advance(clock, 2_000);
   await closing;
+}
+
+/**
+ * A FakeClock whose monotonic reading can run ahead of its timers, as it does when the event loop
+ * was blocked: timers fire at their fake time, and the scheduler then reads a later "now".
+ */
+class StallClock extends FakeClock {
+  ahead = 0;
+  override monotonic(): number {
+    return super.monotonic() + this.ahead;
+  }
 }
 
 function target(id: string, probe: Probe<ProbeResult>, over: Partial<ScheduledTarget> = {}): ScheduledTarget {
@@ -131,7 +164,7 @@ describe('ProbeScheduler (fake time)', () => {
     await closeIn(s, clock);
   });
 
-  it('never overlaps runs of one target; a probe ignoring the abort gets a timeout result and its next slot is skipped', async () => {
+  it('a run ignoring the abort is abandoned at timeout + grace: a timeout failure, a reset, and the next slot runs on time', async () => {
     const clock = new FakeClock(0);
     const results: ProbeResult[] = [];
     const s = new ProbeScheduler({
@@ -141,17 +174,64 @@ describe('ProbeScheduler (fake time)', () => {
       stopTimeoutMs: 100,
       onResult: (_id, r) => results.push(r),
     });
-    const p = fakeProbe(clock, 1_500, true); // runs 1.5 s, ignores aborts
+    const p = fakeProbe(clock, 1_500, 'ignores-abort'); // runs 1.5 s, ignores aborts
     s.add(target('r1.gateway.stuck', p, { timeoutMs: 500 }));
     s.start();
     await advance(clock, 4_000);
-    expect(p.maxInFlight).toBe(1);
-    // Runs start at 0, (1000 skipped: still running), 2000, (3000 skipped), 4000.
-    expect(p.starts).toEqual([0, 2_000, 4_000]);
-    expect(s.counters.skippedOverlaps).toBe(2);
+    // Every slot ran: the abandoned run did not hold the next one back.
+    expect(p.starts).toEqual([0, 1_000, 2_000, 3_000, 4_000]);
+    expect(s.counters.skippedOverlaps).toBe(0);
     expect(results[0]).toMatchObject({ ok: false, error: 'timeout', latencyMs: 550 });
     expect(results[0]?.detail).toContain('did not stop');
-    expect(results).toHaveLength(2); // the late real results are not delivered twice
+    expect(s.counters.abandoned).toBeGreaterThanOrEqual(4);
+    expect(p.resets).toBe(s.counters.abandoned);
+    // The abandoned runs' late results are dropped, not delivered as a second result per slot.
+    expect(s.counters.lateSettled).toBeGreaterThanOrEqual(3);
+    expect(results.every((r) => r.ok === false && r.error === 'timeout')).toBe(true);
+    expect(results.length).toBe(s.counters.abandoned);
+    await closeIn(s, clock);
+  });
+
+  it('a run that never settles (a wedged connection) does not wedge the target: every slot gets a result', async () => {
+    const clock = new FakeClock(0);
+    const results: ProbeResult[] = [];
+    const s = new ProbeScheduler({
+      clock,
+      random: () => 0,
+      abortGraceMs: 100,
+      stopTimeoutMs: 100,
+      onResult: (_id, r) => results.push(r),
+    });
+    const p = fakeProbe(clock, 0, 'wedged');
+    s.add(target('r1.gateway.wedged', p, { timeoutMs: 500 }));
+    s.start();
+    await advance(clock, 5_000);
+    expect(p.starts).toEqual([0, 1_000, 2_000, 3_000, 4_000, 5_000]);
+    // One failure per finished slot, each at timeout + grace, none skipped.
+    expect(results).toHaveLength(5);
+    for (const r of results) expect(r).toMatchObject({ ok: false, error: 'timeout', latencyMs: 600 });
+    expect(s.counters).toMatchObject({ runs: 6, timeouts: 5, abandoned: 5, skippedOverlaps: 0, results: 5 });
+    expect(p.resets).toBe(5);
+    await closeIn(s, clock);
+  });
+
+  it('never two live runs of one target: a slot due while the previous run waits out its grace is skipped', async () => {
+    const clock = new FakeClock(0);
+    const results: ProbeResult[] = [];
+    const s = new ProbeScheduler({
+      clock,
+      random: () => 0,
+      abortGraceMs: 200,
+      onResult: (_id, r) => results.push(r),
+    });
+    const p = fakeProbe(clock, 0, 'wedged');
+    // Aborted at 900, abandoned at 1100: the slot at 1000 falls inside the grace.
+    s.add(target('r1.gateway.slow', p, { timeoutMs: 900 }));
+    s.start();
+    await advance(clock, 2_050);
+    expect(p.starts).toEqual([0, 2_000]);
+    expect(s.counters.skippedOverlaps).toBe(1);
+    expect(results).toHaveLength(1);
     await closeIn(s, clock);
   });
 
@@ -253,20 +333,130 @@ describe('ProbeScheduler (fake time)', () => {
     expect(p.aborts).toBe(1);
   });
 
-  it('a throwing onResult does not stop the scheduler', async () => {
+  it('a throwing onResult does not stop the scheduler; the error is reported and counted', async () => {
     const clock = new FakeClock(0);
+    const reported: [string, unknown][] = [];
     const s = new ProbeScheduler({
       clock,
       random: () => 0,
       onResult: () => {
         throw new Error('consumer broke');
       },
+      onError: (id, err) => reported.push([id, err]),
     });
     const p = fakeProbe(clock, 1);
     s.add(target('r1.gateway.a', p));
     s.start();
     await advance(clock, 2_500);
     expect(p.starts.length).toBe(3);
+    expect(s.counters.consumerErrors).toBe(3);
+    expect(reported).toHaveLength(3);
+    expect(reported[0]?.[0]).toBe('r1.gateway.a');
+    expect(String(reported[0]?.[1])).toContain('consumer broke');
+    await closeIn(s, clock);
+  });
+
+  it('sheds a start the loop reached later than its bound, counts it, and keeps the target’s phase', async () => {
+    const clock = new StallClock(0);
+    const late: number[] = [];
+    const s = new ProbeScheduler({
+      clock,
+      random: () => 0,
+      onResult: () => undefined,
+      onLateness: (ms) => late.push(ms),
+    });
+    const p = fakeProbe(clock, 10);
+    s.add(target('r1.gateway.a', p)); // interval 1 s: bound min(1 s, 500 ms)
+    s.start();
+    await advance(clock, 1_500);
+    expect(s.behindMs()).toBe(0);
+    clock.ahead = 700; // the loop was blocked for 700 ms: the start planned at 2000 is reached at 2700
+    await advance(clock, 1_000);
+    expect(s.counters.shed).toBe(1);
+    // Runs at 0 and 1000; 2000 shed; the plan keeps its phase: 3000 (scheduler time), not 2700 + 1000.
+    expect(p.starts).toEqual([0, 1_000, 3_000]);
+    expect(late).toEqual([0, 0, 700, 0]);
+    expect(s.latenessStats().max).toBe(700);
+    await closeIn(s, clock);
+  });
+
+  it('a start late by less than its bound still runs', async () => {
+    const clock = new StallClock(0);
+    const s = new ProbeScheduler({ clock, random: () => 0, onResult: () => undefined, maxLatenessMs: 400 });
+    const p = fakeProbe(clock, 10);
+    s.add(target('r1.gateway.a', p, { intervalMs: 2_000 }));
+    s.start();
+    await advance(clock, 500);
+    clock.ahead = 300;
+    await advance(clock, 2_000);
+    expect(s.counters.shed).toBe(0);
+    expect(p.starts).toEqual([0, 2_300]);
+    await closeIn(s, clock);
+  });
+
+  it('after a stall longer than an interval, every target skips to its next slot in phase: no burst, one shed each', async () => {
+    const clock = new StallClock(0);
+    const s = new ProbeScheduler({ clock, onResult: () => undefined });
+    const probes = Array.from({ length: 50 }, () => fakeProbe(clock, 5));
+    probes.forEach((p, i) => {
+      s.add(target(`r1.gateway.c${i}`, p));
+    });
+    s.start();
+    await advance(clock, 2_000);
+    const phase = probes.map((p) => (p.starts[0] as number) % 1_000);
+    clock.ahead = 3_500;
+    await advance(clock, 3_000);
+    expect(s.counters.shed).toBe(50);
+    for (const [i, p] of probes.entries()) {
+      const after = p.starts.filter((t) => t > 5_500);
+      expect(after.length).toBeGreaterThan(0);
+      for (const t of after) expect(t % 1_000).toBeCloseTo(phase[i] as number, 6);
+    }
+    await closeIn(s, clock);
+  });
+
+  it('starts due together are spread over turns: other timers run between batches', async () => {
+    const clock = new StallClock(0);
+    const s = new ProbeScheduler({ clock, random: () => 0, onResult: () => undefined, turnBudgetMs: 10 });
+    const started: number[] = [];
+    for (let i = 0; i < 100; i++)
+      s.add({
+        id: `r1.gateway.c${i}`,
+        intervalMs: 10_000,
+        timeoutMs: 5_000,
+        probe: {
+          run: async () => {
+            started.push(i);
+            clock.ahead += 1; // each start costs 1 ms of CPU
+            return { ok: true, at: 0, latencyMs: 0, detail: 'ok' };
+          },
+          close: async () => undefined,
+        },
+      });
+    s.start();
+    let seenAt = -1;
+    clock.setTimeout(() => {
+      seenAt = started.length;
+    }, 0);
+    await advance(clock, 5);
+    expect(started).toHaveLength(100);
+    // The other timer ran after the first batch (~10 ms of starts), not after all 100.
+    expect(seenAt).toBeGreaterThan(0);
+    expect(seenAt).toBeLessThan(40);
+    expect(s.counters.shed).toBe(0);
+    await closeIn(s, clock);
+  });
+
+  it('stats(): targets, runs in flight, counters, how far behind the plan', async () => {
+    const clock = new StallClock(0);
+    const s = new ProbeScheduler({ clock, random: () => 0, onResult: () => undefined });
+    s.add(target('r1.gateway.a', fakeProbe(clock, 200)));
+    s.start();
+    await advance(clock, 100);
+    expect(s.stats()).toMatchObject({ targets: 1, running: 1, behindMs: 0, counters: { runs: 1 } });
+    clock.ahead = 1_200; // the next start (planned at 1000) is now 300 ms overdue
+    expect(s.stats().behindMs).toBe(300);
+    clock.ahead = 0;
     await closeIn(s, clock);
   });
 });

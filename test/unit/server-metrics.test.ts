@@ -2,6 +2,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/decide/types.js';
 import { createCoreMetrics } from '../../src/metrics.js';
+import { ProbeScheduler } from '../../src/probe/scheduler.js';
+import { FakeClock } from '../../src/util/clock.js';
 import { promtoolCheck } from '../support/promtool.js';
 import { fixtureTopology } from '../support/topology-fixture.js';
 
@@ -81,7 +83,7 @@ describe('core metrics', () => {
     expect(text).toContain('switchyard_probe_success{target="r1/gateway/health"} 1');
     expect(text).toContain('switchyard_probe_success{target="r2/gateway/health"} 0');
     expect(text).toContain(
-      'switchyard_probe_duration_seconds_bucket{le="0.025",target="r1/gateway/health"} 1',
+      'switchyard_probe_duration_seconds_bucket{le="0.025",region="r1",component="gateway"} 1',
     );
     expect(text).toContain('switchyard_component_status{region="r1",component="gateway"} 0');
     expect(text).toContain('switchyard_component_status{region="r2",component="keyManager"} -1');
@@ -112,7 +114,7 @@ describe('core metrics', () => {
     const { registry } = metricsFixture();
     const text = await registry.metrics();
     expect(text).toContain('switchyard_probe_success{target="r1/database.apim/sql"} 0');
-    expect(text).toContain('switchyard_probe_duration_seconds_count{target="r1/gateway/health"} 0');
+    expect(text).toContain('switchyard_probe_duration_seconds_count{region="r1",component="gateway"} 0');
     expect(text).toContain('switchyard_main_region{region="r1"} 1');
     expect(text).toContain('switchyard_desired_weight{record="manage.example.com/A",region="r1"} 100');
     expect(text).toContain('switchyard_decisions_total{outcome="unchanged"} 0');
@@ -139,5 +141,107 @@ describe('core metrics', () => {
   it('promtool would flag a bad exposition (the check is live)', () => {
     const r = promtoolCheck('# HELP bad_counter x\n# TYPE bad_counter counter\nbad_counter 1\n');
     expect(r.output).not.toBe('');
+  });
+});
+
+/** The series of one metric family in an exposition. */
+function series(text: string, family: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(family) && !l.startsWith('#'));
+}
+
+function targetsOf(n: number) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    out.push({ id: `r1.gateway.gw-${i}`, region: 'r1', component: 'gateway' });
+    out.push({ id: `r2.keyManager.km-${i}`, region: 'r2', component: 'keyManager' });
+  }
+  return out;
+}
+
+describe('probe metrics: cardinality', () => {
+  it('by default one duration histogram per region and component kind, whatever the number of targets', async () => {
+    for (const n of [1, 10, 100]) {
+      const registry = new Registry();
+      const m = createCoreMetrics(registry, { targets: targetsOf(n) }, { defaultMetrics: false });
+      for (const t of targetsOf(n)) m.observeProbe(t.id, { ok: true, latencyMs: 7 });
+      const text = await registry.metrics();
+      // 2 (region, component) pairs × (11 buckets + +Inf + sum + count)
+      expect(series(text, 'switchyard_probe_duration_seconds')).toHaveLength(2 * 14);
+      expect(text).toContain(`switchyard_probe_duration_seconds_count{region="r1",component="gateway"} ${n}`);
+      // and one success gauge per target
+      expect(series(text, 'switchyard_probe_success')).toHaveLength(2 * n);
+      expect(promtoolCheck(text).output).toBe('');
+    }
+  });
+
+  it('metrics.probeHistograms: true adds the target label: 14 histogram series per target', async () => {
+    const registry = new Registry();
+    const m = createCoreMetrics(
+      registry,
+      { targets: targetsOf(10) },
+      { defaultMetrics: false, probeHistograms: true },
+    );
+    m.observeProbe('r2.keyManager.km-3', { ok: false, latencyMs: 2_000 });
+    const text = await registry.metrics();
+    expect(series(text, 'switchyard_probe_duration_seconds')).toHaveLength(20 * 14);
+    expect(text).toContain(
+      'switchyard_probe_duration_seconds_bucket{le="2.5",region="r2",component="keyManager",target="r2.keyManager.km-3"} 1',
+    );
+    expect(text).toContain('switchyard_probe_success{target="r2.keyManager.km-3"} 0');
+    expect(promtoolCheck(text).output).toBe('');
+  });
+
+  it('a reload that drops targets drops their series', async () => {
+    const registry = new Registry();
+    const m = createCoreMetrics(
+      registry,
+      { targets: targetsOf(3) },
+      { defaultMetrics: false, probeHistograms: true },
+    );
+    m.init({ targets: targetsOf(1) });
+    const text = await registry.metrics();
+    expect(series(text, 'switchyard_probe_success')).toHaveLength(2);
+    expect(text).not.toContain('gw-2');
+  });
+});
+
+describe('probe scheduler metrics', () => {
+  it('exports runs, sheds, overlaps, timeouts, abandoned runs, lateness and backlog; promtool-clean', async () => {
+    const clock = new FakeClock(0);
+    const registry = new Registry();
+    const m = createCoreMetrics(registry, {}, { defaultMetrics: false });
+    const s = new ProbeScheduler({
+      clock,
+      random: () => 0,
+      onResult: () => undefined,
+      onLateness: m.observeLateness,
+    });
+    m.trackScheduler(s);
+    s.add({
+      id: 'r1.gateway.a',
+      intervalMs: 1_000,
+      timeoutMs: 100,
+      probe: {
+        run: () => new Promise(() => undefined), // never settles: timeout, then abandoned
+        reset: () => undefined,
+        close: async () => undefined,
+      },
+    });
+    s.start();
+    for (let i = 0; i < 25; i++) await clock.advanceAsync(100);
+    const text = await registry.metrics();
+    expect(text).toContain('switchyard_probe_runs_total 3');
+    expect(text).toContain('switchyard_probe_timeouts_total 3');
+    expect(text).toContain('switchyard_probe_abandoned_total 3');
+    expect(text).toContain('switchyard_probe_shed_total 0');
+    expect(text).toContain('switchyard_probe_overlaps_skipped_total 0');
+    expect(text).toContain('switchyard_probe_lateness_seconds_count 3');
+    expect(text).toContain('switchyard_probe_scheduler_behind_seconds 0');
+    expect(text).toContain('switchyard_probe_in_flight 0');
+    expect(promtoolCheck(text).output).toBe('');
+    // Counters only move forward between scrapes.
+    await clock.advanceAsync(1_000);
+    expect(await registry.metrics()).toContain('switchyard_probe_runs_total 4');
+    await s.close();
   });
 });

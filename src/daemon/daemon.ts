@@ -289,6 +289,7 @@ export class Daemon {
       tickMs: this.opts.evaluateIntervalMs ?? 1_000,
       beforeFirstRun: () => this.recoverJournal(),
       reloadOnNewTerm: this.opts.config.state.store === 'etcd',
+      ...(this.opts.config.state.store === 'etcd' ? { beginTerm: () => this.beginTerm(keeper) } : {}),
       onError: (e, m) => this.countError(e, m),
       onStateSaved: (ok, err) => this.stateSaved(ok, err),
       extraAlerts: () => this.daemonAlerts(),
@@ -469,6 +470,31 @@ export class Daemon {
       });
       void keeper.reload().catch(() => undefined);
     });
+  }
+
+  /**
+   * A new leader's first write: a new epoch, journalled with who leads. Everything it does from
+   * here on carries that epoch (DNS changes, the journal, promotions), and a leader before it can
+   * no longer write the state (fenced): no two instances ever act in the same epoch.
+   */
+  private async beginTerm(keeper: StateKeeper): Promise<void> {
+    const { id, region } = this.opts.config.director;
+    const epoch = keeper.current.engine.epoch + 1;
+    await keeper.journal(
+      'lead',
+      id,
+      'done',
+      epoch,
+      `${id}${region ? ` (${region})` : ''} leads from epoch ${epoch}`,
+      undefined,
+      (d) => {
+        d.engine.epoch = Math.max(d.engine.epoch + 1, epoch);
+      },
+    );
+    this.log.warn(
+      { event: 'lead', epoch, reason: 'took the leader key; a new epoch begins' },
+      `leading from epoch ${epoch}`,
+    );
   }
 
   /** Intents a crash left without an outcome: a pending promotion resumes; anything else is abandoned. */

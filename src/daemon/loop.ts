@@ -38,6 +38,11 @@ export interface LoopDeps {
   beforeFirstRun?: () => Promise<void>;
   /** Reload the state from the store at the start of each term (several instances: the last leader wrote it). */
   reloadOnNewTerm?: boolean;
+  /**
+   * At the start of each term, after the reload: begin a new epoch, durably, before any action,
+   * so that no two leaders ever act in the same epoch (several instances).
+   */
+  beginTerm?: () => Promise<void>;
   /** A cycle failed (logged and counted by the caller). */
   onError(err: unknown, message: string): void;
   /** The state could (not) be saved: raise or clear the state-unwritable alert. */
@@ -196,6 +201,7 @@ export class DirectorLoop {
       if (coordination.canAct() && this.syncedTerm !== term) {
         try {
           if (this.deps.reloadOnNewTerm) await this.deps.keeper.reload();
+          await this.deps.beginTerm?.();
           await this.deps.beforeFirstRun?.();
           this.syncedTerm = term;
         } catch (e) {

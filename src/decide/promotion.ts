@@ -145,7 +145,8 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
       type: 'promote',
       region: pending.to,
       from: pending.from,
-      epoch: pending.epoch,
+      // The epoch of whoever resumes it: a leader that took over since began a newer one.
+      epoch: Math.max(pending.epoch, state.epoch),
       databases: mainDbs,
       force: pending.force,
       lagSeconds: null,
@@ -155,7 +156,14 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
     });
     reasons.push(reason);
     alerts.push({ kind: 'promotion-pending', subject: pending.to, message: reason });
-    return { main: pending.to, epoch: pending.epoch, actions, demoted, reasons, alerts };
+    return {
+      main: pending.to,
+      epoch: Math.max(pending.epoch, state.epoch),
+      actions,
+      demoted,
+      reasons,
+      alerts,
+    };
   }
 
   const requested = overrides.failover;

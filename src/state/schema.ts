@@ -46,7 +46,7 @@ const overrides = z.object({
 const journalEntry = z.object({
   id: z.string().min(1),
   epoch: z.number().int().min(0),
-  action: z.enum(['promote', 'fence', 'dns', 'override']),
+  action: z.enum(['promote', 'fence', 'dns', 'override', 'lead']),
   target: z.string(),
   phase: z.enum(['intent', 'done', 'failed', 'abandoned']),
   at: z.number(),

@@ -6,7 +6,8 @@ import type { RegionId } from '../topology/types.js';
 export const JOURNAL_LIMIT = 50;
 
 /** `override`: an operator's drain, undrain, freeze, unfreeze, failover or switchover request (the audit trail). */
-export type JournalAction = 'promote' | 'fence' | 'dns' | 'override';
+/** `lead`: an instance took the lead (several instances on etcd) and began a new epoch. */
+export type JournalAction = 'promote' | 'fence' | 'dns' | 'override' | 'lead';
 /**
  * `intent` is written before an action starts; exactly one of `done`, `failed` or `abandoned`
  * follows it. An `intent` with no outcome after a restart is an action interrupted by a crash.

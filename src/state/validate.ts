@@ -51,9 +51,10 @@ export function checkState(input: PersistedState, topology: Topology): StateChec
     if (!region(p.from))
       errors.push(`engine.promotion.from: "${p.from}" is not a region of the configuration`);
     if (p.to === p.from) errors.push(`engine.promotion: promotes "${p.to}" in place of itself`);
-    if (p.epoch !== engine.epoch)
+    // The intent sets the epoch; a later leader may have begun a newer one since.
+    if (p.epoch > engine.epoch)
       errors.push(
-        `engine.promotion.epoch: ${p.epoch}, but engine.epoch is ${engine.epoch} (a promotion's intent sets the epoch)`,
+        `engine.promotion.epoch: ${p.epoch} is newer than engine.epoch ${engine.epoch} (a promotion's intent sets the epoch)`,
       );
   }
 

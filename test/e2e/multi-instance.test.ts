@@ -1,0 +1,246 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusDocument } from '../../src/server/status.js';
+import type { JournalEntry } from '../../src/state/types.js';
+import { waitFor } from '../support/daemon-process.js';
+import { homeWeights } from '../support/e2e-config.js';
+import { MultiWorld, type Observer } from '../support/multi-world.js';
+import { pgWaitReplayed } from '../support/pg-cluster.js';
+
+/**
+ * Issue #10, as it runs in production: three switchyard instances (child processes of the real
+ * CLI, one each in r2, r3 and r4) on a real three-member etcd cluster, each reaching every region
+ * through TCP proxies of its own, writing the Route 53 emulator through the real AWS SDK, with a
+ * real PostgreSQL pair (r1 primary, r2 standby). The cases run in order on one world; after them,
+ * the invariants are checked over everything that was written.
+ */
+const PREFIX = '/sy-multi/';
+let w: MultiWorld;
+
+beforeAll(async () => {
+  w = await MultiWorld.start({
+    name: 'multi',
+    // A slow hard fence on r1's database: the failover case kills the leader inside it.
+    r1HardFence: { command: ['sleep', '4'], timeout: '10s' as unknown as number },
+  });
+  await w.waitAllUp();
+}, 120_000);
+
+afterAll(async () => {
+  await w?.stop();
+});
+
+const API_R1 = 'api.r1.example.com/A';
+const API_R3 = 'api.r3.example.com/A';
+const API_R4 = 'api.r4.example.com/A';
+const AUTH_R1 = 'auth.r1.example.com/A';
+const MANAGE = 'manage.example.com/A';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const journal = async (): Promise<JournalEntry[]> => (await w.state(PREFIX)).journal;
+const observerView = (s: StatusDocument, id: string) => s.observers.find((o) => o.id === id)?.view;
+
+/** Milliseconds since the epoch of the first log event of `event` after `after`. */
+function eventTime(o: Observer, event: string, after = 0): number | undefined {
+  for (const e of o.daemon.events()) {
+    const t = Date.parse(String(e.time));
+    if (e.event === event && t >= after) return t;
+  }
+  return undefined;
+}
+
+describe('three instances on etcd', () => {
+  it('exactly one leads; every instance knows the leader and the three observers; DNS is left as it is', async () => {
+    const leader = await w.waitLeader();
+    for (const o of w.observers) {
+      const s = await o.status();
+      expect(s.leader?.id).toBe(leader.id);
+      expect(s.director.role).toBe(o === leader ? 'leader' : 'follower');
+      expect(s.observers.map((x) => x.id).sort()).toEqual(['sy-r2', 'sy-r3', 'sy-r4']);
+      expect(s.coordination.observerRegions).toBe(3);
+    }
+    const metrics = (await leader.daemon.get('/metrics')).body;
+    expect(metrics).toMatch(/^switchyard_leader 1$/m);
+    // The zone already held what an all-healthy engine wants: nobody wrote anything.
+    expect(w.emu.batches).toEqual([]);
+    expect(w.weights(API_R1)).toEqual(homeWeights()[API_R1]);
+  });
+
+  it("one observer's links to r1 are cut: it is outvoted, nothing moves, and it shows what it sees", async () => {
+    const leader = await w.waitLeader();
+    const cut = w.observers.find((o) => o !== leader) as Observer;
+    const before = w.emu.batches.length;
+    cut.cutRegion('r1');
+    try {
+      await waitFor(
+        async () => observerView(await cut.status(), cut.id)?.r1?.gateway === 'down',
+        10_000,
+        `${cut.id} sees r1 down`,
+      );
+      await sleep(3_000); // well past failAfter (1 s) with the other two seeing r1 up
+      expect(w.emu.batches.length).toBe(before);
+      for (const o of w.observers) {
+        const s = await o.status();
+        const gw = s.regions.find((r) => r.id === 'r1')?.components.find((c) => c.name === 'gateway');
+        expect(gw?.status).toBe('up'); // the quorum's view
+        expect(gw?.observers?.[cut.id]).toBe('down'); // beside each observer's
+        expect(observerView(s, cut.id)?.r1?.gateway).toBe('down');
+      }
+    } finally {
+      cut.restoreRegion('r1');
+    }
+    await waitFor(
+      async () => observerView(await cut.status(), cut.id)?.r1?.gateway === 'up',
+      10_000,
+      'r1 seen up again',
+    );
+  });
+
+  it('the leader is cut from etcd but not from the regions: it stops acting before its lease can expire; the new leader acts; the old one never writes again', async () => {
+    const old = await w.waitLeader();
+    const cutAt = Date.now();
+    old.cutEtcd();
+    try {
+      const next = await w.waitLeader(20_000, old);
+      const lostAt = eventTime(old, 'leader-lost', cutAt);
+      const leadAt = eventTime(next, 'lead', cutAt);
+      expect(lostAt, w.logs()).toBeDefined();
+      expect(leadAt).toBeDefined();
+      // Stepped down on its own clock before the key could expire and be taken elsewhere.
+      expect(lostAt as number).toBeLessThan(leadAt as number);
+      expect((leadAt as number) - cutAt).toBeLessThan(3_000 + 1_500); // lease TTL + 1 s (+ process slack)
+      expect((await old.status()).director.role).not.toBe('leader');
+      // A change now: only the new leader writes it.
+      await w.gw.r4.stop();
+      await waitFor(() => w.weights(API_R4).r4 === 0, 15_000, 'api.r4 moved by the new leader');
+      const mine = w.writes().filter((x) => x.at >= (lostAt as number));
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.every((x) => x.by === next.id)).toBe(true);
+      await w.gw.r4.start();
+      await waitFor(() => w.weights(API_R4).r4 === 100, 20_000, 'api.r4 back at home');
+      expect(w.writes().filter((x) => x.at >= (lostAt as number) && x.by === old.id)).toEqual([]);
+    } finally {
+      old.restoreEtcd();
+    }
+    await waitFor(
+      async () => (await old.status()).director.role === 'follower',
+      20_000,
+      'the old leader follows',
+    );
+  });
+
+  it('etcd loses its quorum: nobody acts and every instance says so; quorum back: one leader, the change applied once', async () => {
+    await w.waitLeader();
+    await w.etcd.stopMember(1);
+    await w.etcd.stopMember(2);
+    try {
+      await waitFor(
+        async () => {
+          for (const o of w.observers) {
+            const s = await o.status();
+            if (s.leader?.self || !s.alerts.some((a) => a.kind === 'coordination-unavailable')) return false;
+          }
+          return true;
+        },
+        20_000,
+        'every instance without etcd',
+      );
+      const before = w.emu.batches.length;
+      await w.gw.r3.stop();
+      await sleep(4_000);
+      expect(w.emu.batches.length).toBe(before); // nobody acts
+      for (const o of w.observers) expect((await o.status()).director.role).toBe('unavailable');
+    } finally {
+      await w.etcd.startMember(1);
+      await w.etcd.startMember(2);
+    }
+    const leader = await w.waitLeader(30_000);
+    await waitFor(() => w.weights(API_R3).r3 === 0, 20_000, 'api.r3 moved once etcd is back');
+    const moves = w.writes().filter((x) => x.sets.some((s) => s.startsWith('api.r3.example.com/r3=0')));
+    expect(moves.length).toBe(1);
+    expect(moves[0]?.by).toBe(leader.id);
+    await w.gw.r3.start();
+    await waitFor(() => w.weights(API_R3).r3 === 100, 20_000, 'api.r3 back at home');
+  });
+
+  it('r1 really fails and the leader is killed inside the failover: another instance completes it; r2 takes writes; management follows', async () => {
+    const first = await w.waitLeader();
+    await w.pg.primary.appQuery('CREATE TABLE IF NOT EXISTS orders (id int PRIMARY KEY)');
+    await w.pg.primary.appQuery('INSERT INTO orders VALUES (1) ON CONFLICT DO NOTHING');
+    await pgWaitReplayed(w.pg);
+    await Promise.all([w.gw.r1.stop(), w.km.r1.stop(), w.pg.killPrimary()]);
+    // api and auth leave r1 first (failAfter), then the promotion's intent is recorded.
+    await waitFor(
+      () => w.weights(API_R1).r1 === 0 && w.weights(AUTH_R1).r1 === 0,
+      20_000,
+      'api and auth off r1',
+    );
+    await waitFor(
+      async () => (await journal()).some((e) => e.action === 'promote' && e.phase === 'intent'),
+      20_000,
+      'the promotion intent',
+    );
+    // The leader is inside the old main's 4 s hard fence: kill it there.
+    first.daemon.signal('SIGKILL');
+    const next = await w.waitLeader(20_000, first);
+    await waitFor(() => w.weights(MANAGE).r2 === 100, 30_000, 'management on r2');
+    expect(w.weights(MANAGE)).toEqual({ r1: 0, r2: 100 });
+    await waitFor(
+      async () => {
+        try {
+          await w.pg.standby.appQuery('INSERT INTO orders VALUES (2)');
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'r2 takes writes',
+    );
+    const j = await journal();
+    const done = j.filter((e) => e.action === 'promote' && e.phase === 'done');
+    expect(done.length).toBe(1); // completed once, by the new leader
+    expect(done[0]?.target).toBe('r2');
+    expect(done[0]?.by).toBe(`director:${next.id}`);
+    const s = await next.status();
+    expect(s.main).toBe('r2');
+    expect(s.regions.find((r) => r.id === 'r1')?.currentRole).toBe('fenced-old-main');
+  });
+
+  it('across every case: one writer per epoch, epochs only grow, no record set ever all-zero', async () => {
+    const writes = w.writes();
+    expect(writes.length).toBeGreaterThan(0);
+    const byEpoch = new Map<number, Set<string>>();
+    let last = -1;
+    for (const x of writes) {
+      expect(x.epoch).toBeGreaterThanOrEqual(last);
+      last = x.epoch;
+      byEpoch.set(x.epoch, (byEpoch.get(x.epoch) ?? new Set()).add(x.by));
+    }
+    for (const [epoch, writers] of byEpoch)
+      expect([epoch, [...writers]]).toEqual([epoch, [...writers].slice(0, 1)]);
+    // The journal agrees: every action started in an epoch (its intent, or the lead itself) is
+    // by that epoch's leader. (An `abandoned` entry is a later leader's bookkeeping of an older intent.)
+    const j = await journal();
+    const actors = new Map<number, Set<string>>();
+    for (const e of j.filter(
+      (x) => x.by?.startsWith('director:') && (x.phase === 'intent' || x.action === 'lead'),
+    ))
+      actors.set(e.epoch, (actors.get(e.epoch) ?? new Set()).add(e.by as string));
+    for (const [epoch, who] of actors)
+      expect(
+        [epoch, [...who]],
+        JSON.stringify(j.map((e) => [e.epoch, e.action, e.target, e.phase, e.by])),
+      ).toEqual([epoch, [...who].slice(0, 1)]);
+    // Replay every batch on the seeded zone: no record set is ever left all-zero.
+    const zone = new Map<string, Map<string, number>>();
+    for (const [key, ws] of Object.entries(homeWeights()))
+      zone.set(key.replace(/\/A$/, ''), new Map(Object.entries(ws)));
+    for (const b of w.emu.batches) {
+      for (const c of b.changes) {
+        const name = c.set.name.replace(/\.$/, '');
+        zone.get(name)?.set(c.set.setIdentifier ?? '', c.set.weight ?? 0);
+      }
+      for (const [name, ws] of zone)
+        expect([name, [...ws.values()].some((v) => v > 0)]).toEqual([name, true]);
+    }
+  });
+});

@@ -13,6 +13,18 @@ export function statusText(doc: StatusDocument, paint: Painter = (t) => t): stri
   out.push(
     `${paint('switchyard', 'bold')} ${doc.director.id}: main ${paint(doc.main, 'bold')}, epoch ${doc.epoch}, ${ready}`,
   );
+  const coord = doc.coordination;
+  if (coord && coord.role !== 'standalone') {
+    const l = doc.leader;
+    const leader = l
+      ? `leader ${paint(l.id, 'bold')}${l.region ? ` (${l.region})` : ''}${l.self ? ` — this instance, lease ${formatAge(l.leaseTimeLeftMs ?? 0)} left` : ''}`
+      : paint('no leader: nobody acts', 'red');
+    const role = coord.role === 'unavailable' ? paint('etcd NOT reachable', 'red') : coord.role;
+    out.push(
+      `coordination: ${role}; ${leader}; quorum ${coord.quorum ?? '-'} of ${doc.observers.filter((o) => o.fresh).length} live observers in ${coord.observerRegions} region(s)` +
+        (coord.observerRegions < 3 ? paint(' (automatic promotion needs 3)', 'yellow') : ''),
+    );
+  }
   const o = doc.overrides;
   const routes = Object.entries(o.routes).map(([k, r]) => `${k}→${r}`);
   out.push(
@@ -85,6 +97,34 @@ export function statusText(doc: StatusDocument, paint: Painter = (t) => t): stri
   );
   for (const r of doc.regions) if (r.currentRoleDetail) out.push(`  ${r.id}: ${r.currentRoleDetail}`);
   out.push('');
+
+  // With several observers: each one's view of every component, beside the quorum's above.
+  if (doc.observers && doc.observers.length > 0) {
+    const keys: string[] = [];
+    for (const o of doc.observers)
+      for (const [region, comps] of Object.entries(o.view))
+        for (const comp of Object.keys(comps))
+          if (!keys.includes(`${region}.${comp}`)) keys.push(`${region}.${comp}`);
+    keys.sort();
+    const vote = (v: 'up' | 'down' | 'unknown' | undefined) =>
+      v === undefined ? '-' : paint(v, v === 'up' ? 'green' : v === 'down' ? 'red' : 'yellow');
+    out.push(
+      renderTable(
+        ['observer', 'region', 'counted', ...keys],
+        doc.observers.map((o) => [
+          o.id,
+          o.region ?? '-',
+          o.discounted ? paint('discounted', 'red') : o.fresh ? 'yes' : paint('stale', 'yellow'),
+          ...keys.map((k) => {
+            const [region, ...rest] = k.split('.');
+            return vote(o.view[region as string]?.[rest.join('.')]);
+          }),
+        ]),
+      ),
+    );
+    for (const o of doc.observers) if (o.reason) out.push(`  ${o.id}: ${o.reason}`);
+    out.push('');
+  }
 
   // Records × regions: the weights last written.
   const regionIds = doc.regions.map((r) => r.id);

@@ -72,8 +72,8 @@ export function currentRoleOf(
     return {
       role: 'fenced-old-main',
       detail: demotion.fenced
-        ? `fenced; rebuild it as a replica of ${main}, then fail back with a switchover`
-        : `NOT fenced (it did not answer): fenced when it answers; must not come back writable`,
+        ? `databases read-only (fenced); rebuild it as a replica of ${main}, then fail back with a switchover`
+        : 'NOT fenced (its databases did not answer): fenced when they answer; it must not come back writable',
     };
   const dbs = Object.entries(databases);
   const writable = dbs.filter(([, d]) => d.status === 'up' && d.role === 'primary' && d.writable === true);

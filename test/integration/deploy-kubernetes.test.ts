@@ -41,7 +41,7 @@ const ADMIN_DEFAULT_PORT = 9465;
  */
 const PENDING_CONFIG_KEYS = [
   ['director', 'region'],
-  ['state', 'etcd', 'user'],
+  ['state', 'etcd', 'username'],
   ['state', 'etcd', 'password'],
   ['state', 'etcd', 'tls'],
 ] as const;
@@ -409,7 +409,7 @@ describe('deploy/kubernetes', () => {
         expect(e.name, 'a secret-like variable with an inline value').not.toMatch(/(PASSWORD|SECRET|TOKEN)$/);
       // The token the in-pod CLI uses is the file the daemon reads.
       const tokenFile = env.find((e) => e.name === 'SWITCHYARD_TOKEN_FILE')?.value;
-      expect(`file:${tokenFile}`).toBe(regionConfig(d).raw.director.adminToken);
+      expect(`file:${tokenFile}`).toBe(regionConfig(d).raw.admin.token);
     }
   });
 

@@ -123,7 +123,8 @@ describe('three instances on etcd', () => {
       );
       await waitFor(() => eventTime(old, 'leader-lost', cutAt) !== undefined, 10_000, `${old.id} steps down`);
       const lostAt = eventTime(old, 'leader-lost', cutAt);
-      const leadAt = eventTime(next, 'lead', cutAt);
+      // The moment it took the leader key (the 'leader' event), not when it first acted.
+      const leadAt = eventTime(next, 'leader', cutAt);
       // Stepped down on its own clock before the key could expire and be taken elsewhere.
       expect(lostAt as number).toBeLessThan(leadAt as number);
       expect((leadAt as number) - cutAt).toBeLessThan(3_000 + 1_500); // lease TTL + 1 s (+ process slack)

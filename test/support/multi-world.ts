@@ -53,6 +53,8 @@ export interface MultiWorldOptions {
   /** A hard fence for r1's database (e.g. a slow one, to kill the leader inside the failover). */
   r1HardFence?: DatabaseConfig['hardFence'];
   leaseTtl?: string;
+  /** probes overrides (default interval 500ms, timeout 400ms, rise 2, fall 2). */
+  probes?: Record<string, unknown>;
 }
 
 export class MultiWorld {
@@ -161,13 +163,13 @@ export class MultiWorld {
               endpoints: etcdLinks.map((p) => `http://127.0.0.1:${p.port}`),
               prefix: `/sy-${opts.name}/`,
               leaseTtl: opts.leaseTtl ?? '3s',
-              callTimeout: '800ms',
+              callTimeout: opts.leaseTtl === '2s' ? '600ms' : '800ms',
             },
           },
           dns: route53DnsConfig(endpoint, this.emu.zoneId, {
             route53: { maxRequestsPerSecond: 50, pollInterval: '100ms', requestTimeout: '2s' },
           }),
-          probes: { interval: '500ms', timeout: '400ms', jitter: 0.1, rise: 2, fall: 2 },
+          probes: { interval: '500ms', timeout: '400ms', jitter: 0.1, rise: 2, fall: 2, ...opts.probes },
         },
       );
       const daemon = new DaemonProcess(cfg.path, `127.0.0.1:${await closedPort()}`, {

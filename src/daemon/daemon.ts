@@ -538,13 +538,26 @@ export class Daemon {
     this.metrics.setStateUnwritable(true);
   }
 
-  private readiness(): { ready: boolean; reason?: string } {
+  private readiness(): { ready: boolean; reason?: string; note?: string } {
     const r = this.readinessNow();
     this.metrics.setReady(r.ready);
     return r;
   }
 
-  private readinessNow(): { ready: boolean; reason?: string } {
+  private readinessNow(): { ready: boolean; reason?: string; note?: string } {
+    const r = this.readinessCore();
+    if (!r.ready) return r;
+    // Rule 6: ready to observe and stand by, but automatic promotion waits for three regions.
+    const c = this.ports.coordination.status();
+    if (c.role !== 'standalone' && this.opts.config.policy.promotion.mode === 'automatic' && c.observerRegions < 3)
+      return {
+        ready: true,
+        note: `observers in ${c.observerRegions} region(s): automatic promotion needs three and waits for an operator meanwhile`,
+      };
+    return r;
+  }
+
+  private readinessCore(): { ready: boolean; reason?: string } {
     if (this.state !== 'running') return { ready: false, reason: `daemon is ${this.state}` };
     if (!this.tracker.allProbed()) return { ready: false, reason: 'first probe round not done' };
     if (!this.dnsRead)

@@ -25,6 +25,8 @@ export interface Readiness {
   ready: boolean;
   /** Why not ready, e.g. "first probe round not done". */
   reason?: string;
+  /** Ready, but with something an operator must know (rule 6 not met: promotion waits for approval). */
+  note?: string;
 }
 
 export interface ServerOptions {
@@ -207,7 +209,7 @@ export function createServer(opts: ServerOptions): SwitchyardServer {
       methods: READ_METHODS,
       handler: async (_req, res) => {
         const r = opts.getReadiness();
-        if (r.ready) sendText(res, 200, 'ready\n');
+        if (r.ready) sendText(res, 200, r.note ? `ready; ${r.note}\n` : 'ready\n');
         else sendText(res, 503, `not ready: ${r.reason ?? 'starting'}\n`);
       },
     },

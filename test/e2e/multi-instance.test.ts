@@ -224,6 +224,16 @@ describe('three instances on etcd', () => {
     const s = await next.status();
     expect(s.main).toBe('r2');
     expect(s.regions.find((r) => r.id === 'r1')?.currentRole).toBe('fenced-old-main');
+    // The killed instance's view expires with its lease: two regions observe now, and /readyz says
+    // that automatic promotion would wait for an operator (rule 6).
+    await waitFor(
+      async () =>
+        /observers in 2 region\(s\): automatic promotion needs three/.test(
+          (await next.daemon.get('/readyz')).body,
+        ),
+      15_000,
+      '/readyz names rule 6',
+    );
   });
 
   it('across every case: one writer per epoch, epochs only grow, no record set ever all-zero', async () => {

@@ -134,6 +134,21 @@ describe('promotion', () => {
     expect(p.reasons.join('\n')).toMatch(/partial loss/);
   });
 
+  it('rule 6: with observers in fewer than three regions, automatic promotion waits for an operator', () => {
+    const two = { ...scenario({ down: MAIN_DOWN }), observers: { regions: 2 } };
+    const p = decide(two);
+    expect(p.actions).toEqual([]);
+    expect(p.main).toBe('r1');
+    expect(p.alerts.map((a) => a.kind)).toEqual(
+      expect.arrayContaining(['needs-witnesses', 'awaiting-approval']),
+    );
+    expect(p.reasons.join('\n')).toMatch(/needs observers in at least three regions and 2 observe now/);
+    // Traffic still moves on the quorum's evidence.
+    expect(servedBy(p, 'api.r1.example.com')).toEqual(['r2']);
+    const three = decide({ ...scenario({ down: MAIN_DOWN }), observers: { regions: 3 } });
+    expect(three.actions).toMatchObject([{ type: 'promote', region: 'r2' }]);
+  });
+
   it('in manual mode proposes nothing and says approval is awaited', () => {
     const topology = scenario({}).topology;
     topology.policy.promotion.mode = 'manual';

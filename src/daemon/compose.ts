@@ -10,6 +10,7 @@ import { createDnsProvider } from '../dns/index.js';
 import type { DnsMetrics } from '../dns/metrics.js';
 import { moduleLogger } from '../log.js';
 import { nodeCronFactory } from '../schedule/cron.js';
+import { createServer } from '../server/http-server.js';
 import { createStateStore } from '../state/create.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { systemRandom } from '../util/random.js';
@@ -68,5 +69,6 @@ export function composePorts(
     promoter: given.promoter ?? ((_region, _key, db) => createPromoter(db, { logger: promoterLog, clock })),
     cron: given.cron ?? nodeCronFactory,
     coordination,
+    server: given.server ?? createServer,
   };
 }

@@ -355,7 +355,7 @@ export class Daemon {
     const admin = adminSettings(config);
     const loop = this.loop as DirectorLoop;
     const keeper = this.keeper as StateKeeper;
-    return createServer({
+    return this.ports.server({
       clock: this.clock,
       listen: this.opts.listen ?? config.director.listen,
       adminListen: this.opts.adminListen ?? admin.listen,
@@ -549,7 +549,11 @@ export class Daemon {
     if (!r.ready) return r;
     // Rule 6: ready to observe and stand by, but automatic promotion waits for three regions.
     const c = this.ports.coordination.status();
-    if (c.role !== 'standalone' && this.opts.config.policy.promotion.mode === 'automatic' && c.observerRegions < 3)
+    if (
+      c.role !== 'standalone' &&
+      this.opts.config.policy.promotion.mode === 'automatic' &&
+      c.observerRegions < 3
+    )
       return {
         ready: true,
         note: `observers in ${c.observerRegions} region(s): automatic promotion needs three and waits for an operator meanwhile`,

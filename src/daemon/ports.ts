@@ -6,6 +6,7 @@ import type { DnsProvider } from '../dns/types.js';
 import type { HealthTarget } from '../health/targets.js';
 import type { DatabaseProbeResult, Probe, ProbeResult } from '../probe/types.js';
 import type { CronFactory } from '../schedule/cron.js';
+import type { ServerOptions, SwitchyardServer } from '../server/http-server.js';
 import type { StateStore } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -29,7 +30,11 @@ export interface DaemonPorts {
   cron: CronFactory;
   /** Several observers and one actor (etcd), or this instance alone. */
   coordination: Coordination;
+  /** The HTTP listeners (the simulator serves nothing: it reads status() directly). */
+  server: ServerFactory;
 }
+
+export type ServerFactory = (opts: ServerOptions) => SwitchyardServer;
 
 export type ProbeFactory = (target: HealthTarget, clock: Clock) => Probe<ProbeResult | DatabaseProbeResult>;
 

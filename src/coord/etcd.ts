@@ -19,8 +19,6 @@ import {
   type IWatchResponse,
   isRecoverableError,
 } from 'etcd3';
-import type { EtcdConfig } from '../config/schema.js';
-import { resolveSecret } from '../config/secrets.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
 import { boundedCall, prefixEnd, ttlSeconds, unavailable } from './call.js';

@@ -16,7 +16,7 @@ import type { DatabaseProbeResult, Probe, ProbeResult } from '../probe/types.js'
 import { type CronJob, cronJob } from '../schedule/job.js';
 import { type MaintenanceSchedule, scheduleMaintenance } from '../schedule/maintenance.js';
 import { adminSettings } from '../server/admin-config.js';
-import { createServer, type SwitchyardServer } from '../server/index.js';
+import type { SwitchyardServer } from '../server/index.js';
 import type { StatusDocument } from '../server/status.js';
 import { freshState } from '../state/create.js';
 import { unfinishedIntents } from '../state/journal.js';

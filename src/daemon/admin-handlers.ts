@@ -9,7 +9,13 @@ import type {
   SwitchoverRequest,
   SwitchoverResult,
 } from '../server/admin.js';
-import { adminConflict, adminInvalid, adminNotFound } from '../server/admin.js';
+import {
+  type AdminErrorStatus,
+  AdminRequestError,
+  adminConflict,
+  adminInvalid,
+  adminNotFound,
+} from '../server/admin.js';
 import { appendJournal } from '../state/journal.js';
 import type { JournalEntry, OverrideNote, PersistedState } from '../state/types.js';
 import { regionById } from '../topology/build.js';
@@ -30,7 +36,9 @@ export interface AdminContext {
    * decision-and-act cycle now; on a follower (several instances on etcd), a bounded wait until
    * the leader's writes make `until` true (or, without `until`, until the leader next writes).
    */
-  evaluate(until?: (s: Readonly<PersistedState>) => boolean): Promise<Plan | undefined>;
+  evaluate(until?: (s: Readonly<PersistedState>) => boolean, timeoutMs?: number): Promise<Plan | undefined>;
+  /** How long a follower waits for the leader to run a planned switchover (ms). */
+  switchoverWaitMs?: number;
   /** Whether this instance is the one that acts; the leader's name when it is not. */
   leading?(): { self: boolean; leader?: string };
   log(event: Record<string, unknown>, message: string): void;
@@ -256,11 +264,9 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
     switchover: async (request, actor) => {
       known(request.to);
       // The switchover's steps (fence, catch up, promote) run where the promoters act: the leader.
+      // Asked of another instance, it is a request in the state that the leader answers.
       const where = ctx.leading?.();
-      if (where && !where.self && !request.dryRun)
-        throw adminConflict(
-          `a planned switchover runs on the instance that acts: send it to the leader${where.leader ? ` (${where.leader})` : ''}; switchyard status on any instance shows which one`,
-        );
+      if (where && !where.self && !request.dryRun) return viaLeader(ctx, request, actor, where.leader);
       const state = ctx.keeper.current;
       if (!request.dryRun && !(state.engine.main === request.to && !state.engine.promotion)) {
         const requested = `planned switchover from ${state.engine.main} to ${request.to} requested`;
@@ -282,6 +288,48 @@ export function adminHandlers(ctx: AdminContext): AdminHandlers {
       return ctx.switchover(request, actor);
     },
   };
+}
+
+/**
+ * A planned switchover asked of an instance that does not lead: recorded as a request in the
+ * state (with who and why), run by the leader, answered under the request's id. Resolves with the
+ * leader's result, or rethrows its refusal.
+ */
+async function viaLeader(
+  ctx: AdminContext,
+  request: SwitchoverRequest,
+  actor: Actor,
+  leader: string | undefined,
+): Promise<SwitchoverResult> {
+  const id = randomId(ctx.random ?? systemRandom);
+  const requested = `planned switchover to ${request.to} requested through this instance; the leader${leader ? ` (${leader})` : ''} runs it`;
+  await ctx.keeper.update((d) => {
+    d.requests = {
+      ...d.requests,
+      switchover: {
+        id,
+        to: request.to,
+        by: actor.by,
+        ...(actor.reason ? { reason: actor.reason } : {}),
+        at: ctx.wall(),
+      },
+    };
+    Object.assign(d, appendJournal(d, auditEntry(ctx, d, 'switchover', request.to, actor, requested)));
+  });
+  ctx.log(
+    { event: 'override', kind: 'switchover', target: request.to, by: actor.by, request: id },
+    requested,
+  );
+  const waitMs = ctx.switchoverWaitMs ?? 120_000;
+  await ctx.evaluate((s) => s.answers?.switchover?.id === id, waitMs);
+  const answer = ctx.keeper.current.answers?.switchover;
+  if (answer?.id !== id)
+    throw adminConflict(
+      `the leader${leader ? ` (${leader})` : ''} did not answer the switchover to ${request.to} within ${Math.round(waitMs / 1000)} s; it may still run it: switchyard status shows the outcome`,
+    );
+  if (answer.refused)
+    throw new AdminRequestError(answer.refused.status as AdminErrorStatus, answer.refused.message);
+  return answer.result as unknown as SwitchoverResult;
 }
 
 /**

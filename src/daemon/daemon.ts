@@ -15,6 +15,7 @@ import { ProbeScheduler } from '../probe/scheduler.js';
 import type { DatabaseProbeResult, Probe, ProbeResult } from '../probe/types.js';
 import { type CronJob, cronJob } from '../schedule/job.js';
 import { type MaintenanceSchedule, scheduleMaintenance } from '../schedule/maintenance.js';
+import { AdminRequestError } from '../server/admin.js';
 import { adminSettings } from '../server/admin-config.js';
 import type { SwitchyardServer } from '../server/index.js';
 import type { StatusDocument } from '../server/status.js';
@@ -36,7 +37,7 @@ import type { DaemonPorts, DaemonSettings } from './ports.js';
 import { realProbeFactory } from './probes.js';
 import { StateKeeper } from './state-keeper.js';
 import { buildStatusDocument } from './status-document.js';
-import { runSwitchover } from './switchover.js';
+import { runSwitchover, type SwitchoverDeps } from './switchover.js';
 
 export type { ProbeFactory, PromoterFactory } from './ports.js';
 
@@ -255,6 +256,7 @@ export class Daemon {
     // DNS is told only what was saved: the reconciler is fed from commits, never from a plan.
     keeper.onCommit((s) => {
       if (this.ports.coordination.canAct()) this.dns.offer(s.engine.weights);
+      this.serveRequests(s);
     });
 
     const actuator = new DatabaseActuator({
@@ -304,12 +306,15 @@ export class Daemon {
     const coordination = this.ports.coordination;
     await coordination.start({ ownView: () => this.tracker.view() });
     coordination.onChange((what) => {
-      // A follower's copy of the state follows the leader's writes (status, admin previews);
-      // a leader's own writes need no reload (it reloads at the start of its term).
-      if (what === 'state' && !coordination.canAct())
+      // Every instance's copy of the state follows the writes of the others: a follower's (status,
+      // admin previews) the leader's; the leader's an operator's override or request written
+      // through a follower. Its own writes reload to the same state (no commit).
+      if (what === 'state')
         void keeper.reload().catch((e: unknown) => this.countError(e, 'could not reload the state'));
-      if (what === 'leadership' && coordination.canAct())
+      if (what === 'leadership' && coordination.canAct()) {
         void this.dns.fullReconcile().catch(() => undefined);
+        this.serveRequests(keeper.current);
+      }
       this.loop?.schedule();
     });
     this.metrics.setState(keeper.current.engine);
@@ -369,10 +374,11 @@ export class Daemon {
         keeper,
         wall: () => this.clock.wall(),
         input: () => this.input(),
-        evaluate: (until) =>
+        evaluate: (until, timeoutMs) =>
           this.ports.coordination.canAct()
             ? loop.runNow()
-            : this.awaitLeader(keeper, until).then(() => undefined),
+            : this.awaitLeader(keeper, until, timeoutMs).then(() => undefined),
+        switchoverWaitMs: config.policy.promotion.catchUpTimeout + 2 * 60_000,
         leading: () => {
           const c = this.ports.coordination.status();
           return {
@@ -383,25 +389,7 @@ export class Daemon {
           };
         },
         log: (e, m) => this.log.info(e, m),
-        switchover: (req, actor) =>
-          runSwitchover(
-            {
-              topology: this.topology,
-              keeper,
-              promoters: this.promoters,
-              logger: moduleLogger(this.log, 'act'),
-              metrics: this.metrics,
-              dbMetrics: this.dbMetrics,
-              clock: this.clock,
-              catchUpTimeoutMs: config.policy.promotion.catchUpTimeout,
-              promoteTimeoutMs: 60_000,
-              exclusive: (fn) => loop.exclusive(fn),
-              waitFresh: (regions, since) => this.waitFresh(regions, since),
-              evaluate: () => loop.runNow(),
-            },
-            req,
-            actor,
-          ),
+        switchover: (req, actor) => runSwitchover(this.switchoverDeps(keeper, loop), req, actor),
       }),
       logger: moduleLogger(this.log, 'server'),
     });
@@ -495,6 +483,64 @@ export class Daemon {
       { event: 'lead', epoch, reason: 'took the leader key; a new epoch begins' },
       `leading from epoch ${epoch}`,
     );
+  }
+
+  private switchoverDeps(keeper: StateKeeper, loop: DirectorLoop): SwitchoverDeps {
+    return {
+      topology: this.topology,
+      keeper,
+      promoters: this.promoters,
+      logger: moduleLogger(this.log, 'act'),
+      metrics: this.metrics,
+      dbMetrics: this.dbMetrics,
+      clock: this.clock,
+      catchUpTimeoutMs: this.opts.config.policy.promotion.catchUpTimeout,
+      promoteTimeoutMs: 60_000,
+      exclusive: (fn) => loop.exclusive(fn),
+      waitFresh: (regions, since) => this.waitFresh(regions, since),
+      evaluate: () => loop.runNow(),
+    };
+  }
+
+  private serving: string | undefined;
+
+  /**
+   * On the leader: a planned switchover an operator asked of another instance (a request in the
+   * state) is run here, where the promoters act, and answered under the request's id.
+   */
+  private serveRequests(s: Readonly<PersistedState>): void {
+    const req = s.requests?.switchover;
+    const keeper = this.keeper;
+    const loop = this.loop;
+    if (!req || !keeper || !loop || this.serving === req.id || !this.ports.coordination.canAct()) return;
+    if (s.answers?.switchover?.id === req.id) return;
+    this.serving = req.id;
+    const actor = { by: req.by, ...(req.reason ? { reason: req.reason } : {}) };
+    this.log.warn(
+      { event: 'request', kind: 'switchover', to: req.to, by: req.by, id: req.id },
+      'running a switchover asked of another instance',
+    );
+    void runSwitchover(this.switchoverDeps(keeper, loop), { to: req.to, dryRun: false }, actor)
+      .then(
+        (result) => ({ id: req.id, result: result as unknown as Record<string, unknown> }),
+        (e: unknown) => ({
+          id: req.id,
+          refused: {
+            status: e instanceof AdminRequestError ? e.status : 409,
+            message: e instanceof Error ? e.message : String(e),
+          },
+        }),
+      )
+      .then((answer) =>
+        keeper.update((d) => {
+          if (d.requests?.switchover?.id === req.id) delete d.requests.switchover;
+          d.answers = { ...d.answers, switchover: answer };
+        }),
+      )
+      .catch((e: unknown) => this.countError(e, 'could not record the answer to a switchover request'))
+      .finally(() => {
+        this.serving = undefined;
+      });
   }
 
   /** Intents a crash left without an outcome: a pending promotion resumes; anything else is abandoned. */

@@ -64,6 +64,30 @@ export const persistedStateSchema = z.object({
   overrides: overrides,
   notes: notes.optional(),
   journal: z.array(journalEntry),
+  requests: z
+    .object({
+      switchover: z
+        .object({
+          id: z.string(),
+          to: z.string(),
+          by: z.string(),
+          reason: z.string().optional(),
+          at: z.number(),
+        })
+        .optional(),
+    })
+    .optional(),
+  answers: z
+    .object({
+      switchover: z
+        .object({
+          id: z.string(),
+          result: z.record(z.string(), z.unknown()).optional(),
+          refused: z.object({ status: z.number(), message: z.string() }).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 // Compile-time check that the schema and the hand-written interface agree.

@@ -44,6 +44,19 @@ export interface OverrideNotes {
   frozen?: OverrideNote;
 }
 
+/**
+ * An operator's planned switchover, asked of an instance that does not lead: the leader (whose
+ * promoters act) runs it and records the answer under the same id.
+ */
+export interface SwitchoverRequestRecord {
+  id: string;
+  to: RegionId;
+  by: string;
+  reason?: string;
+  /** Wall time of the request (a label). */
+  at: number;
+}
+
 export interface PersistedState {
   version: 1;
   engine: EngineState;
@@ -51,6 +64,19 @@ export interface PersistedState {
   /** Who set the overrides in force, when and why (absent in state files from before it). */
   notes?: OverrideNotes;
   journal: JournalEntry[];
+  /** Requests waiting for the leader (several instances). */
+  requests?: { switchover?: SwitchoverRequestRecord };
+  /**
+   * The leader's answer to the last request: the admin API's result document, or its refusal
+   * (status and message), under the request's id.
+   */
+  answers?: {
+    switchover?: {
+      id: string;
+      result?: Record<string, unknown>;
+      refused?: { status: number; message: string };
+    };
+  };
 }
 
 export interface SaveOptions {

@@ -3,7 +3,7 @@ import type { StatusDocument } from '../../src/server/status.js';
 import type { JournalEntry } from '../../src/state/types.js';
 import { waitFor } from '../support/daemon-process.js';
 import { homeWeights } from '../support/e2e-config.js';
-import { MultiWorld, type Observer } from '../support/multi-world.js';
+import { MULTI_TOKEN, MultiWorld, type Observer } from '../support/multi-world.js';
 import { pgWaitReplayed } from '../support/pg-cluster.js';
 import { runCliInProcess } from '../support/run-cli.js';
 
@@ -77,6 +77,35 @@ describe('three instances on etcd', () => {
     // The zone already held what an all-healthy engine wants: nobody wrote anything.
     expect(w.emu.batches).toEqual([]);
     expect(w.weights(API_R1)).toEqual(homeWeights()[API_R1]);
+  });
+
+  it('a planned switchover asked of a follower is run by the leader and answered through the state', async () => {
+    const leader = await w.waitLeader();
+    const follower = w.observers.find((o) => o !== leader) as Observer;
+    const post = async (to: string) => {
+      const r = await fetch(`http://${follower.daemon.adminAddr}/v1/admin/switchover`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MULTI_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to, dryRun: false, reason: 'test: through a follower' }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    // The leader refuses an edge region; the follower relays its refusal, status and message.
+    const edge = await post('r3');
+    expect(edge.status, JSON.stringify(edge.body)).toBe(400);
+    expect((edge.body.error as { message: string }).message).toMatch(
+      /"r3" has no databases to promote; switch over/,
+    );
+    // The current main: "already so", answered by the leader.
+    const same = await post('r1');
+    expect(same.status, JSON.stringify(same.body)).toBe(200);
+    expect(same.body.outcome).toBe('already');
+    const j = await journal();
+    expect(j.filter((e) => e.action === 'override' && /through this instance/.test(e.detail)).length).toBe(2);
+    const state = await w.state(PREFIX);
+    expect(state.requests?.switchover).toBeUndefined();
+    expect(state.answers?.switchover?.result?.outcome).toBe('already');
   });
 
   it("one observer's links to r1 are cut: it is outvoted, nothing moves, and it shows what it sees", async () => {
@@ -173,11 +202,14 @@ describe('three instances on etcd', () => {
       await w.etcd.startMember(1);
       await w.etcd.startMember(2);
     }
-    const leader = await w.waitLeader(30_000);
+    await w.waitLeader(30_000);
     await waitFor(() => w.weights(API_R3).r3 === 0, 20_000, 'api.r3 moved once etcd is back');
     const moves = w.writes().filter((x) => x.sets.some((s) => s.startsWith('api.r3.example.com/r3=0')));
     expect(moves.length).toBe(1);
-    expect(moves[0]?.by).toBe(leader.id);
+    // Written by the instance that led that epoch (leadership may change hands again while the
+    // freshly healed cluster settles, so "the leader now" is not the question).
+    const leads = (await journal()).filter((e) => e.action === 'lead' && e.epoch === moves[0]?.epoch);
+    expect(leads.map((e) => e.by)).toEqual([`director:${moves[0]?.by}`]);
     await w.gw.r3.start();
     await waitFor(() => w.weights(API_R3).r3 === 100, 20_000, 'api.r3 back at home');
   });

@@ -172,10 +172,12 @@ export class MultiWorld {
           probes: { interval: '500ms', timeout: '400ms', jitter: 0.1, rise: 2, fall: 2, ...opts.probes },
         },
       );
-      const daemon = new DaemonProcess(cfg.path, `127.0.0.1:${await closedPort()}`, {
-        ...EMULATOR_AWS_ENV,
-        SY_E2E_TOKEN: MULTI_TOKEN,
-      }).start();
+      const daemon = new DaemonProcess(
+        cfg.path,
+        `127.0.0.1:${await closedPort()}`,
+        { ...EMULATOR_AWS_ENV, SY_E2E_TOKEN: MULTI_TOKEN },
+        `127.0.0.1:${await closedPort()}`,
+      ).start();
       const o: Observer = {
         id,
         region,

@@ -126,6 +126,9 @@ export class Kernel implements TimeSource {
 
   /** Runs events in order until virtual time `until` (inclusive), then sets the time to `until`. */
   async run(until: number, opts: RunOptions = {}): Promise<RunResult> {
+    // Work started before the run (a call made by a test, a boot) may not have armed its
+    // first timer yet: let it settle before deciding that nothing is due.
+    await settle();
     for (;;) {
       const e = this.queue.peek();
       if (!e || e.at > until) break;

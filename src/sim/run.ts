@@ -141,6 +141,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
     bounds,
     quorum: 1,
   };
+  truth.update(0, world, faults, observers, ctx.quorum);
   let violation: Violation | undefined;
   let checks = 0;
   const fail = (invariant: string, message: string) => {

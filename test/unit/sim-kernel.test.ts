@@ -5,7 +5,14 @@ import { EventQueue, type QueuedEvent } from '../../src/sim/queue.js';
 import { SimRandom } from '../../src/sim/random.js';
 import { sleep, withDeadline } from '../../src/util/clock.js';
 
-const ev = (at: number, seq: number): QueuedEvent => ({ at, seq, owner: 0, fn: () => {}, cancelled: false, settle: true });
+const ev = (at: number, seq: number): QueuedEvent => ({
+  at,
+  seq,
+  owner: 0,
+  fn: () => {},
+  cancelled: false,
+  settle: true,
+});
 
 describe('sim event queue', () => {
   it('pops by virtual time, then by sequence number', () => {

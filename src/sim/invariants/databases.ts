@@ -83,8 +83,8 @@ export function promotionWithinLagBound(): Invariant {
     check(ctx) {
       const events = ctx.world.databases.events;
       const { maxLagSeconds, maxLagBytes } = ctx.topology.policy.promotion;
-      for (; cursor < events.length; cursor++) {
-        const e = events[cursor];
+      while (cursor < events.length) {
+        const e = events[cursor++];
         if (e?.kind !== 'promote' || !e.reportedLag) continue;
         const forced = ctx.instances.some((i) => i.promotions.some((p) => p.epoch === e.epoch && p.force));
         if (forced) continue;

@@ -27,15 +27,15 @@ export function noFalseFailover(): Invariant {
             return `${inst.name} started promoting ${p.region} (epoch ${p.epoch}) with no real outage`;
       }
       const events = ctx.world.databases.events;
-      for (; dbCursor < events.length; dbCursor++) {
-        const e = events[dbCursor];
+      while (dbCursor < events.length) {
+        const e = events[dbCursor++];
         if (e?.kind === 'promote' && e.by && calm(e.at))
           return `${e.by} promoted ${e.node} with no real outage`;
       }
       const record = ctx.topology.records.find((r) => r.class === 'management');
       const changes = ctx.world.dns.changes;
-      for (; record && dnsCursor < changes.length; dnsCursor++) {
-        const c = changes[dnsCursor];
+      while (record && dnsCursor < changes.length) {
+        const c = changes[dnsCursor++];
         const sets = c?.sets.filter((s) => s.recordKey === record.key) ?? [];
         if (!c || sets.length === 0) continue;
         const w = ctx.world.dns.weights()[record.key] ?? {};
@@ -78,7 +78,13 @@ export function noMoveWithoutCause(): Invariant {
           if (!record) continue;
           const nominal = nominalWeights(record, m.main, ctx.topology);
           for (const region of Object.keys(m.before))
-            if ((m.before[region] ?? 0) > 0 && (m.after[region] ?? 0) === 0 && (nominal[region] ?? 0) > 0)
+            if (
+              (m.before[region] ?? 0) > 0 &&
+              (m.after[region] ?? 0) === 0 &&
+              (nominal[region] ?? 0) > 0 &&
+              // Held out since an earlier outage (hold-downs-respected checks how it got there).
+              !m.evidence.out[region]?.includes(record.class)
+            )
               return `${inst.name} moved ${m.recordKey} away from ${region} (${JSON.stringify(m.before)} → ${JSON.stringify(m.after)}) with no outage and no impaired link for ${Math.round((m.at - t.strictSince) / 1000)}s`;
         }
       }

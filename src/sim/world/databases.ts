@@ -77,9 +77,9 @@ export class SimDatabase {
   everFenced = false;
   /** What last made this node writable: its first life, a director (promote, unfence), or the world. */
   writableCause: 'initial' | 'promote' | 'unfence' | 'restart' | 'fence-undone' = 'initial';
-  /** Write history (primary): positions and the virtual times they were committed. */
-  private hPos: number[] = [];
-  private hAt: number[] = [];
+  /** Write history (primary): positions and the virtual times they were committed (one before the start). */
+  private hPos: number[] = [16_777_216];
+  private hAt: number[] = [-1_000];
   private basePos = 16_777_216;
   private running = true;
 

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../src/sim/report.js';
+import { runSimulation, type SimReport } from '../../src/sim/run.js';
+
+/**
+ * The simulator in CI: every regression seed (test/sim/regression-seeds.json), a fixed budget of
+ * fresh seeds, the named round-1 scenarios, and the determinism check (a seed run twice gives
+ * the same trace hash). A failing run prints its report: seed, invariant, last events.
+ */
+
+interface Case {
+  seed: number;
+  scenario: string;
+  durationMs: number;
+  expect: string;
+  found?: string;
+  bug?: string;
+}
+
+const cases = (
+  JSON.parse(readFileSync(new URL('./regression-seeds.json', import.meta.url), 'utf8')) as { cases: Case[] }
+).cases;
+
+function outcome(r: SimReport): string {
+  return r.ok ? 'ok' : (r.violation?.invariant ?? 'failed');
+}
+
+function explain(r: SimReport): string {
+  return formatReport(r);
+}
+
+/** Fresh seeds CI runs on every build, 6 virtual hours each (the budget; raise it as the simulator speeds up). */
+const BUDGET = { from: 1_000, count: 3, durationMs: 6 * 3_600_000 };
+
+describe('simulator regression seeds', () => {
+  for (const c of cases)
+    it(`seed ${c.seed} (${c.scenario}) → ${c.expect}${c.bug ? ' [known bug]' : ''}`, {
+      timeout: 240_000,
+    }, async () => {
+      const r = await runSimulation({ seed: c.seed, scenario: c.scenario, durationMs: c.durationMs });
+      expect(outcome(r), explain(r)).toBe(c.expect);
+    });
+});
+
+describe('simulator seed budget', () => {
+  for (let seed = BUDGET.from; seed < BUDGET.from + BUDGET.count; seed++)
+    it(`random seed ${seed}, ${BUDGET.durationMs / 3_600_000} h: every invariant holds`, {
+      timeout: 240_000,
+    }, async () => {
+      const r = await runSimulation({ seed, durationMs: BUDGET.durationMs });
+      expect(r.ok, explain(r)).toBe(true);
+      expect(Object.values(r.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(5);
+    });
+});
+
+describe('simulator scenarios', () => {
+  for (const name of ['main-lost', 'observer-partition', 'flapping-link', 'clock-chaos', 'dns-trouble'])
+    it(`${name}: every invariant and the scenario's expectation hold`, { timeout: 240_000 }, async () => {
+      const r = await runSimulation({ seed: 7, scenario: name });
+      expect(r.ok, explain(r)).toBe(true);
+    });
+
+  it('main-lost moves api and auth away from the lost main and plans the promotion', {
+    timeout: 120_000,
+  }, async () => {
+    const lines: string[] = [];
+    const r = await runSimulation({ seed: 3, scenario: 'main-lost', onTrace: (l) => lines.push(l) });
+    expect(r.ok, explain(r)).toBe(true);
+    expect(lines.some((l) => /dns .*api\.r1\.example\.com r1=0/.test(l))).toBe(true);
+    expect(lines.some((l) => /wants promote r2 epoch 1/.test(l))).toBe(true);
+    expect(lines.some((l) => /dns .*api\.r1\.example\.com r1=100/.test(l))).toBe(true); // back home after it heals
+  });
+
+  it('probe-loss (10 % on every path, 6 h): no failover, and no DNS change', {
+    timeout: 240_000,
+  }, async () => {
+    const r = await runSimulation({ seed: 11, scenario: 'probe-loss', durationMs: 6 * 3_600_000 });
+    expect(r.ok, explain(r)).toBe(true);
+    expect(r.stats.wouldPromote).toBe(0);
+    expect(r.stats.dnsChanges).toBe(0);
+  });
+
+  it('refuses what needs round 2: several instances, and the etcd and leader-crash scenarios', async () => {
+    await expect(runSimulation({ seed: 1, instances: 3 })).rejects.toThrow(/round 2/);
+    await expect(runSimulation({ seed: 1, scenario: 'etcd-outage-during-failover' })).rejects.toThrow(
+      /round-2/,
+    );
+    await expect(runSimulation({ seed: 1, scenario: 'leader-crash-every-step' })).rejects.toThrow(/round-2/);
+  });
+});
+
+describe('simulator determinism', () => {
+  it('a seed run twice gives the same trace hash; another seed another hash', {
+    timeout: 240_000,
+  }, async () => {
+    const a = await runSimulation({ seed: 42, durationMs: 4 * 3_600_000 });
+    const b = await runSimulation({ seed: 42, durationMs: 4 * 3_600_000 });
+    const c = await runSimulation({ seed: 43, durationMs: 4 * 3_600_000 });
+    expect(a.traceHash).toBe(b.traceHash);
+    expect(a.events).toBe(b.events);
+    expect(a.stats).toEqual(b.stats);
+    expect(c.traceHash).not.toBe(a.traceHash);
+  });
+});

@@ -7,9 +7,24 @@ import { formatLine, formatVirtual } from './trace.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
+/** A duration `--duration` parses back exactly: the largest whole unit ("1d", "90m", "1500ms"). */
+export function durationArg(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
 /** The command that replays a run exactly. */
-export function replayCommand(r: Pick<SimReport, 'seed' | 'scenario' | 'durationMs' | 'instances'>): string {
-  return `switchyard sim --seed ${r.seed} --scenario ${r.scenario} --duration ${formatDuration(r.durationMs).replace(/^(\d+)d$/, '$1d')} --instances ${r.instances} --trace`;
+export function replayCommand(
+  r: Pick<SimReport, 'seed' | 'scenario' | 'durationMs' | 'instances' | 'intensity'>,
+): string {
+  const intensity = r.intensity === 1 ? '' : ` --intensity ${r.intensity}`;
+  return `switchyard sim --seed ${r.seed} --scenario ${r.scenario} --duration ${durationArg(r.durationMs)} --instances ${r.instances}${intensity} --trace`;
 }
 
 /** A compact human report of one run; a failing run ends with its seed, the invariant and the last events. */

@@ -43,6 +43,7 @@ export interface SimReport {
   scenario: string;
   durationMs: number;
   instances: number;
+  intensity: number;
   /** Virtual time the run reached (shorter than durationMs when an invariant broke). */
   reachedMs: number;
   events: number;
@@ -190,6 +191,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
     scenario: sc.name,
     durationMs,
     instances,
+    intensity: opts.intensity ?? 1,
     reachedMs: kernel.now,
     events: kernel.executed,
     traceLines: trace.lines,

@@ -626,6 +626,11 @@ export interface ScheduleOptions {
   quietAfterMs?: number;
   /** No fault starts before this time (the directors' first probe rounds). */
   startAfterMs?: number;
+  /**
+   * Swarm testing (Groce et al., 2012): each seed turns on a random subset of the kinds, each at
+   * its own random rate, so runs reach states a fixed mix of everything never reaches.
+   */
+  swarm?: boolean;
 }
 
 /**
@@ -643,9 +648,15 @@ export function randomSchedule(
   const kinds = opts.kinds ? opts.kinds.map(faultKind) : FAULT_KINDS.filter((k) => k.round === 1);
   for (const kind of kinds) {
     const r = random.stream(`faults.${kind.name}`);
+    let rate = opts.intensity;
+    if (opts.swarm) {
+      const s = random.stream(`swarm.${kind.name}`);
+      if (!draw.chance(s, 0.5)) continue;
+      rate *= Math.exp(draw.between(s, Math.log(0.3), Math.log(4)));
+    }
     let t = opts.startAfterMs ?? 2 * MIN;
     for (;;) {
-      t += draw.exponential(r, kind.meanGapMs / Math.max(1e-6, opts.intensity));
+      t += draw.exponential(r, kind.meanGapMs / Math.max(1e-6, rate));
       if (t >= end) break;
       const d = kind.draw(r, { world, instances });
       if (!d) continue;

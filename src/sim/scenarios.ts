@@ -59,6 +59,20 @@ export const SCENARIOS: readonly Scenario[] = [
       }),
   },
   {
+    name: 'swarm',
+    description:
+      'swarm testing: each seed turns on a random half of the fault kinds, each at its own rate (0.3–4×), with the quiet tail',
+    round: 1,
+    durationMs: 24 * 60 * MIN,
+    faults: (ctx) =>
+      randomSchedule(ctx.random, ctx.world, ctx.instances, {
+        durationMs: ctx.durationMs,
+        intensity: ctx.intensity,
+        swarm: true,
+        quietAfterMs: Math.max(0, ctx.durationMs - ctx.bounds.convergeMs - 5 * MIN),
+      }),
+  },
+  {
     name: 'observer-partition',
     description:
       'one observer loses every path to the failover region for 15 minutes (round 1: the only observer, so its view is all there is and traffic may move; round 2: the quorum must hold traffic still)',

@@ -17,6 +17,7 @@ export interface SimCommandOptions {
   json?: boolean;
   checkDeterminism?: boolean;
   list?: boolean;
+  skipKnownBugs?: boolean;
 }
 
 export interface Streams {
@@ -56,7 +57,14 @@ export async function runSimCommand(opts: SimCommandOptions, io: Streams): Promi
   const intensity = Number(opts.intensity ?? '1');
   if (!(intensity >= 0)) return usage('--intensity must be a number ≥ 0');
 
-  const run = { seed, scenario, instances, intensity, ...(durationMs !== undefined ? { durationMs } : {}) };
+  const run = {
+    seed,
+    scenario,
+    instances,
+    intensity,
+    skipKnownBugs: opts.skipKnownBugs === true,
+    ...(durationMs !== undefined ? { durationMs } : {}),
+  };
   if (opts.checkDeterminism) {
     const d = await checkDeterminism(run);
     io.out.write(
@@ -94,6 +102,10 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .option('--check-determinism', 'run the seed twice and compare the trace hashes')
     .option('--list', 'list the scenarios, fault kinds and invariants')
+    .option(
+      '--skip-known-bugs',
+      'leave out the invariants that catch known, unfixed bugs (src/sim/known-bugs.ts)',
+    )
     .action(async (opts: SimCommandOptions) => {
       process.exitCode = await runSimCommand(opts, { out: process.stdout, err: process.stderr });
     });

@@ -467,6 +467,21 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     },
   },
   {
+    name: 'operator-rebuild',
+    description:
+      'an operator rebuilds a detached old main (or a hard-fenced server) as a replica of the current primary',
+    round: 1,
+    outage: false,
+    meanGapMs: 6 * HOUR,
+    draw: () => ({ durationMs: 0, params: {} }),
+    apply: (ctx) => {
+      const { world } = ctx;
+      for (const n of world.databases.detached())
+        if (n.hostUp && !n.effects.size) world.databases.rebuild(n, world.now);
+      return undefined;
+    },
+  },
+  {
     name: 'instance-crash',
     description: 'an instance’s process dies (kill -9) and restarts after a while',
     round: 2,

@@ -1,12 +1,17 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { DatabaseActuator, type RegionPromoters } from '../daemon/database-actuator.js';
+import { StateKeeper } from '../daemon/state-keeper.js';
+import { createDatabaseMetrics } from '../database/metrics.js';
+import type { Promoter } from '../database/types.js';
 import { decide } from '../decide/decide.js';
 import { nominalWeights, sameWeights } from '../decide/records.js';
-import { type EngineState, initialState, NO_OVERRIDES, type Plan } from '../decide/types.js';
+import { type DecideInput, type EngineState, initialState, type Plan } from '../decide/types.js';
 import { createDnsMetrics } from '../dns/metrics.js';
 import { DnsReconciler } from '../dns/reconciler.js';
 import type { DesiredWeights } from '../dns/types.js';
 import { HealthTracker } from '../health/tracker.js';
+import { createCoreMetrics } from '../metrics.js';
 import { ProbeScheduler } from '../probe/scheduler.js';
 import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
 import { freshState } from '../state/create.js';
@@ -24,12 +29,13 @@ import type { InstancePorts, World } from './world/world.js';
  * ROUND-1 HARNESS — replaced in round 2 by the real daemon composition.
  *
  * One director instance assembled from the real, stable pieces — ProbeScheduler, HealthTracker,
- * decide, DnsReconciler (over the real Route 53 provider) — and the simulated ports, with a loop
- * shaped like the daemon's: decide on every component health change and on a 1 s tick, save the
- * engine state (intent first), then offer the plan's weights to the reconciler. Database
- * actions in the plan (promote, fence) are traced but not executed: the database actuator and
- * the leader loop come with the daemon split. A full reconcile runs every five minutes (the
- * daemon's cron job).
+ * decide, DnsReconciler (over the real Route 53 provider) and, unless `act` is off, the real
+ * StateKeeper and DatabaseActuator — and the simulated ports, with a loop shaped like the
+ * daemon's: decide on every component health change and on a 1 s tick, save the engine state
+ * (intent first), offer the plan's weights to the reconciler, then run the plan's fences and its
+ * promotion, and offer the records that waited for the promotion (management) once it is
+ * verified — the daemon's `act()`. A full reconcile runs every five minutes (the daemon's cron).
+ * With `act: false` database actions are only traced.
  */
 export interface Round1Options {
   name: string;
@@ -39,16 +45,26 @@ export interface Round1Options {
   fullReconcileMs?: number;
   /** How long start waits for the first read of live DNS (the daemon's dnsStartTimeoutMs). */
   dnsStartTimeoutMs?: number;
+  /** Execute fences and promotions with the real DatabaseActuator (default true). */
+  act?: boolean;
 }
 
 export class Round1Instance implements InstanceObservation {
   readonly name: string;
   readonly moves: MoveRecord[] = [];
   readonly holds: HoldRecord[] = [];
+  readonly panics: { from: number; to?: number }[] = [];
   readonly promotions: PromotionRecord[] = [];
   readonly clock: SimClock;
   /** Counters for the report. */
-  readonly stats = { decisions: 0, saveFailures: 0, wouldPromote: 0, wouldFence: 0 };
+  readonly stats = {
+    decisions: 0,
+    saveFailures: 0,
+    wouldPromote: 0,
+    wouldFence: 0,
+    promotions: 0,
+    fences: 0,
+  };
   private readonly owner: number;
   private readonly ports: InstancePorts;
   private readonly tracker: HealthTracker;
@@ -56,7 +72,11 @@ export class Round1Instance implements InstanceObservation {
   private readonly dns: DnsReconciler;
   private readonly tickMs: number;
   private readonly fullReconcileMs: number;
-  private persisted!: PersistedState;
+  private keeper: StateKeeper | undefined;
+  private actuator: DatabaseActuator | undefined;
+  private readonly promoters: RegionPromoters = new Map();
+  private readonly act: boolean;
+  private promotedEpochs = new Set<number>();
   private tick: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private again = false;
@@ -71,6 +91,7 @@ export class Round1Instance implements InstanceObservation {
   ) {
     this.name = opts.name;
     this.tickMs = opts.tickMs ?? 1_000;
+    this.act = opts.act ?? true;
     this.fullReconcileMs = opts.fullReconcileMs ?? 5 * 60_000;
     world.addObserver(opts.name, opts.home);
     this.owner = kernel.addOwner(opts.name);
@@ -117,9 +138,43 @@ export class Round1Instance implements InstanceObservation {
   }
 
   private async boot(): Promise<void> {
-    const loaded = await this.ports.stateStore.load();
-    this.persisted = loaded ?? freshState(initialState(this.world.topology));
-    if (!loaded) await this.ports.stateStore.save(this.persisted).catch(() => undefined);
+    const { topology, config } = this.world;
+    const store = this.ports.stateStore;
+    const loaded = await store.load();
+    const persisted = loaded ?? freshState(initialState(topology));
+    const keeper = new StateKeeper(
+      store,
+      persisted,
+      this.clock,
+      this.world.stream(`instance.${this.name}.ids`),
+    );
+    if (!loaded) await keeper.update((d) => Object.assign(d, persisted)).catch(() => undefined);
+    this.keeper = keeper;
+    const registry = new Registry();
+    const metrics = createCoreMetrics(
+      registry,
+      { topology, targets: this.world.targets.map((t) => t.id) },
+      { clock: this.clock, defaultMetrics: false },
+    );
+    const dbMetrics = createDatabaseMetrics(registry);
+    for (const [region, r] of Object.entries(config.regions)) {
+      const m = new Map<string, Promoter>();
+      for (const [key, db] of Object.entries(r.databases ?? {})) {
+        m.set(key, this.ports.promoterFactory(region, key, db));
+        dbMetrics.init(region, key);
+      }
+      if (m.size) this.promoters.set(region, m);
+    }
+    this.actuator = new DatabaseActuator({
+      promoters: this.promoters,
+      keeper,
+      logger: pino({ level: 'silent' }),
+      metrics,
+      dbMetrics,
+      clock: this.clock,
+      promoteTimeoutMs: 60_000,
+      retryAfterMs: 5_000,
+    });
     const first = this.dns.start();
     first.catch(() => undefined);
     await Promise.race([
@@ -133,7 +188,7 @@ export class Round1Instance implements InstanceObservation {
     this.trace.add(
       this.kernel.now,
       'start',
-      `${this.name} running in ${this.opts.home} (main ${this.persisted.engine.main}, epoch ${this.persisted.engine.epoch})`,
+      `${this.name} running in ${this.opts.home} (main ${keeper.current.engine.main}, epoch ${keeper.current.engine.epoch})`,
     );
   }
 
@@ -142,7 +197,7 @@ export class Round1Instance implements InstanceObservation {
   }
 
   epoch(): number {
-    return this.persisted?.engine.epoch ?? 0;
+    return this.keeper?.current.engine.epoch ?? 0;
   }
 
   term(): number {
@@ -150,7 +205,7 @@ export class Round1Instance implements InstanceObservation {
   }
 
   main(): RegionId {
-    return this.persisted?.engine.main ?? this.world.topology.configuredMain;
+    return this.keeper?.current.engine.main ?? this.world.topology.configuredMain;
   }
 
   pause(ms: number): void {
@@ -195,53 +250,135 @@ export class Round1Instance implements InstanceObservation {
   }
 
   private async evaluateOnce(): Promise<void> {
+    const keeper = this.keeper;
+    if (!keeper) return;
     this.stats.decisions++;
-    const state: EngineState = structuredClone(this.persisted.engine);
-    const health = this.tracker.view();
-    const input = {
+    const input: DecideInput = {
       topology: this.world.topology,
-      health,
-      state,
-      overrides: NO_OVERRIDES,
+      health: this.tracker.view(),
+      state: structuredClone(keeper.current.engine),
+      overrides: structuredClone(keeper.current.overrides),
       now: this.clock.monotonic(),
     };
     const plan = decide(input);
     this.noteActions(plan);
+    this.notePanic(plan, input.now);
+    const { state } = input;
     const desired: DesiredWeights = {};
     for (const r of plan.records)
       desired[r.key] = r.dependsOn.length ? (state.weights[r.key] ?? r.weights) : r.weights;
-    if (
+    const changed =
       !sameOut(state.out, plan.next.out) ||
-      plan.records.some((r) => !sameWeights(state.weights[r.key], desired[r.key] ?? {}))
-    ) {
-      const next: PersistedState = structuredClone(this.persisted);
-      next.engine.out = plan.next.out;
-      next.engine.weights = { ...next.engine.weights, ...desired };
-      // Intent first: what the director acts on is what is on disk.
-      try {
-        await this.ports.stateStore.save(next);
-      } catch (e) {
-        this.stats.saveFailures++;
-        this.trace.add(
-          this.kernel.now,
-          'state',
-          `${this.name} save failed: ${(e as Error).message}; acting on nothing until it works`,
-        );
-        return;
-      }
+      plan.records.some((r) => !sameWeights(state.weights[r.key], desired[r.key] ?? {}));
+    // Intent first: what the director acts on is what is on disk.
+    if (
+      !(await this.save((d) => {
+        d.engine.out = plan.next.out;
+        d.engine.weights = { ...d.engine.weights, ...desired };
+      }))
+    )
+      return;
+    if (changed) {
       this.recordMoves(plan, state, desired, input);
       this.recordHolds(plan, state, input);
-      this.persisted = next;
     }
     this.dns.offer(desired);
+    if (this.act) await this.execute(plan, input, desired);
   }
 
-  private recordMoves(
-    plan: Plan,
-    state: EngineState,
-    desired: DesiredWeights,
-    input: { health: MoveRecord['evidence']['views'][number]; now: number },
-  ): void {
+  /** Saves a change of the engine state; false (traced, counted) when the disk refuses it. */
+  private async save(change: (d: PersistedState) => void): Promise<boolean> {
+    try {
+      await this.keeper?.update(change);
+      return true;
+    } catch (e) {
+      this.stats.saveFailures++;
+      this.trace.add(
+        this.kernel.now,
+        'state',
+        `${this.name} save failed: ${(e as Error).message}; acting on nothing until it works`,
+      );
+      return false;
+    }
+  }
+
+  /**
+   * The daemon's plan execution: fences, then the promotion, then the records that waited for it
+   * (management), each fence and the promotion followed by a wait for probes taken after it.
+   */
+  private async execute(plan: Plan, input: DecideInput, desired: DesiredWeights): Promise<void> {
+    const actuator = this.actuator;
+    if (!actuator) return;
+    for (const a of plan.actions) {
+      if (a.type !== 'fence') continue;
+      const fencedAt = this.clock.monotonic();
+      const journaled = this.keeper?.current.journal.length ?? 0;
+      const ok = await actuator.fence(a);
+      const outcome = this.keeper?.current.journal
+        .slice(journaled)
+        .find((e) => e.action === 'fence' && e.phase !== 'intent');
+      if (ok) {
+        this.stats.fences++;
+        this.trace.add(this.kernel.now, 'act', `${this.name} fenced ${a.region} (${a.databases.join(', ')})`);
+        await this.waitFresh([a.region], fencedAt);
+      } else if (outcome)
+        this.trace.add(this.kernel.now, 'act', `${this.name} could not fence ${a.region}: ${outcome.detail}`);
+    }
+    const promote = plan.actions.find((a) => a.type === 'promote');
+    if (promote?.type !== 'promote') return;
+    if (!promote.resume && !this.promotedEpochs.has(promote.epoch)) {
+      this.promotedEpochs.add(promote.epoch);
+      this.promotions.push({
+        at: this.kernel.now,
+        instance: this.name,
+        epoch: promote.epoch,
+        region: promote.region,
+        from: promote.from,
+        force: promote.force,
+        evidence: { views: [input.health], now: input.now, overrides: input.overrides, out: input.state.out },
+      });
+    }
+    const startedAt = this.clock.monotonic();
+    const journaled = this.keeper?.current.journal.length ?? 0;
+    const ok = await actuator.promote(promote);
+    // The actuator journals every attempt it makes (and none while it backs off): trace those.
+    const outcome = this.keeper?.current.journal
+      .slice(journaled)
+      .find((e) => e.action === 'promote' && e.phase !== 'intent');
+    if (ok || outcome)
+      this.trace.add(
+        this.kernel.now,
+        'act',
+        `${this.name} ${ok ? 'promoted' : 'could not promote'} ${promote.region} (epoch ${promote.epoch}${promote.resume ? ', resumed' : ''})${ok ? '' : `: ${outcome?.detail ?? ''}`}`,
+      );
+    if (!ok) return;
+    this.stats.promotions++;
+    const after: DesiredWeights = { ...desired };
+    for (const r of plan.records)
+      if (r.dependsOn.includes(`promote:${promote.region}`)) after[r.key] = r.weights;
+    if (
+      !(await this.save((d) => {
+        d.engine.weights = { ...d.engine.weights, ...after };
+      }))
+    )
+      return;
+    this.dns.offer(after);
+    await this.waitFresh([promote.from], startedAt);
+  }
+
+  /** Waits (bounded) until every database of `regions` has a probe result started after `since`. */
+  private async waitFresh(regions: RegionId[], since: number): Promise<void> {
+    const targets = this.world.targets.filter((t) => t.database && regions.includes(t.region));
+    const bound = Math.max(...targets.map((t) => t.intervalMs + t.timeoutMs), 0);
+    const until = this.clock.monotonic() + 2 * bound + 1_000;
+    const ids = new Set(targets.map((t) => t.id));
+    const fresh = () =>
+      this.tracker.targets().every((t) => !ids.has(t.id) || (t.last !== undefined && t.last.at >= since));
+    while (!fresh() && this.clock.monotonic() < until && this.running)
+      await new Promise<void>((r) => this.clock.setTimeout(r, 100));
+  }
+
+  private recordMoves(plan: Plan, state: EngineState, desired: DesiredWeights, input: DecideInput): void {
     for (const r of plan.records) {
       const record = this.world.topology.records.find((x) => x.key === r.key);
       if (!record) continue;
@@ -256,7 +393,7 @@ export class Round1Instance implements InstanceObservation {
         before: { ...before },
         after: { ...after },
         main: state.main,
-        evidence: { views: [input.health], now: input.now, overrides: NO_OVERRIDES, out: state.out },
+        evidence: { views: [input.health], now: input.now, overrides: input.overrides, out: state.out },
       });
       this.trace.add(
         this.kernel.now,
@@ -266,12 +403,8 @@ export class Round1Instance implements InstanceObservation {
     }
   }
 
-  private recordHolds(
-    plan: Plan,
-    state: EngineState,
-    input: { health: MoveRecord['evidence']['views'][number]; now: number },
-  ): void {
-    const evidence = { views: [input.health], now: input.now, overrides: NO_OVERRIDES, out: state.out };
+  private recordHolds(plan: Plan, state: EngineState, input: DecideInput): void {
+    const evidence = { views: [input.health], now: input.now, overrides: input.overrides, out: state.out };
     for (const region of new Set([...Object.keys(state.out), ...Object.keys(plan.next.out)])) {
       const was = state.out[region] ?? [];
       const is = plan.next.out[region] ?? [];
@@ -281,6 +414,22 @@ export class Round1Instance implements InstanceObservation {
       for (const cls of was)
         if (!is.includes(cls))
           this.holds.push({ at: this.kernel.now, instance: this.name, region, cls, change: 'in', evidence });
+    }
+  }
+
+  private notePanic(plan: Plan, now: number): void {
+    const panic = plan.alerts.some((a) => a.kind === 'panic');
+    const open = this.panics[this.panics.length - 1];
+    if (panic && (!open || open.to !== undefined)) {
+      this.panics.push({ from: now });
+      this.trace.add(
+        this.kernel.now,
+        'panic',
+        `${this.name} panic guard: ${plan.alerts.find((a) => a.kind === 'panic')?.message}`,
+      );
+    } else if (!panic && open && open.to === undefined) {
+      open.to = now;
+      this.trace.add(this.kernel.now, 'panic', `${this.name} panic guard lifted`);
     }
   }
 
@@ -298,7 +447,7 @@ export class Round1Instance implements InstanceObservation {
       this.trace.add(
         this.kernel.now,
         'plan',
-        `${this.name} wants ${signature} (not executed by the round-1 harness)`,
+        `${this.name} wants ${signature}${this.act ? '' : ' (not executed)'}`,
       );
   }
 }

@@ -47,12 +47,20 @@ export function formatReport(r: SimReport, wallMs?: number): string {
   lines.push(`  faults ${Object.values(r.faults).reduce((a, b) => a + b, 0)}${kinds ? ` (${kinds})` : ''}`);
   const s = r.stats;
   lines.push(
-    `  decisions ${n(s.decisions)} · moves ${s.moves} · DNS changes ${s.dnsChanges} (API calls ${n(s.dnsCalls)}, throttled ${s.dnsThrottled}) · promotions planned ${s.wouldPromote} · failed saves ${s.saveFailures}`,
+    `  decisions ${n(s.decisions)} · moves ${s.moves} · DNS changes ${s.dnsChanges} (API calls ${n(s.dnsCalls)}, throttled ${s.dnsThrottled}) · promotions planned ${s.wouldPromote}, done ${s.promotions} · fences ${s.fences} · failed saves ${s.saveFailures}`,
   );
   lines.push(`  application writes accepted ${n(s.writesAccepted)}, refused ${n(s.writesRefused)}`);
   if (r.knownBug) lines.push(`  known bug this scenario shows: ${r.knownBug}`);
+  for (const h of r.knownHits)
+    lines.push(
+      `  stopped at a known bug at ${formatVirtual(h.at)} (src/sim/known-bugs.ts): ${h.invariant}: ${h.message}`,
+    );
   if (r.ok) {
-    lines.push(`ok: every invariant held (${r.invariants.length} checked after every event)`);
+    lines.push(
+      r.knownHits.length > 0
+        ? `ok but for a known bug: every other invariant held until then (${r.invariants.length} checked after every event)`
+        : `ok: every invariant held (${r.invariants.length} checked after every event)`,
+    );
     return `${lines.join('\n')}\n`;
   }
   const v = r.violation;

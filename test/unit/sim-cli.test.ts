@@ -19,11 +19,12 @@ describe('switchyard sim', () => {
   });
 
   it('exits 0 with a compact report when every invariant held', { timeout: 60_000 }, async () => {
-    const r = await run({ seed: '3', scenario: 'main-lost', duration: '50m' });
+    const r = await run({ seed: '3', scenario: 'main-lost-soft-fence', duration: '50m' });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(
-      /^switchyard sim: seed 3, scenario main-lost, 1 instance, 50m virtual in [\d.]+s \([\d,]+× real time\)/,
+      /^switchyard sim: seed 3, scenario main-lost-soft-fence, 1 instance, 50m virtual in [\d.]+s \([\d,]+× real time\)/,
     );
+    expect(r.out).toMatch(/promotions planned 1, done 1/);
     expect(r.out).toMatch(/hash [0-9a-f]{16}/);
     expect(r.out).toMatch(/faults 1 \(region-outage 1\)/);
     expect(r.out).toMatch(/ok: every invariant held \(\d+ checked after every event\)/);
@@ -40,6 +41,20 @@ describe('switchyard sim', () => {
     );
     expect(r.out).toMatch(/last events:\n(.*\n)*.*fault\+ +dns-hang mode=stuck/);
     expect(r.out).toContain('known bug this scenario shows');
+  });
+
+  it('--skip-known-bugs ends a run at a known, unfixed bug as not failed, and says so', {
+    timeout: 60_000,
+  }, async () => {
+    const strict = await run({ seed: '1', scenario: 'main-lost' });
+    expect(strict.code).toBe(1);
+    expect(strict.out).toContain('VIOLATED auth-away-from-old-main');
+    const lenient = await run({ seed: '1', scenario: 'main-lost', skipKnownBugs: true });
+    expect(lenient.code).toBe(0);
+    expect(lenient.out).toMatch(
+      /stopped at a known bug at \+0d 00:42:\d\d\.\d{3} \(src\/sim\/known-bugs\.ts\): auth-away-from-old-main/,
+    );
+    expect(lenient.out).toContain('ok but for a known bug');
   });
 
   it('--trace streams the trace; --json prints the report as JSON', { timeout: 60_000 }, async () => {

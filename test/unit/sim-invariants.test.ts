@@ -13,12 +13,14 @@ import { managementOneRegion, neverAllZero } from '../../src/sim/invariants/dns.
 import { epochMonotonic, savesSerialised, singleActorPerEpoch } from '../../src/sim/invariants/epoch.js';
 import {
   holdDownsRespected,
+  noDecisionOnPanicTime,
   noMoveOnUnknown,
   noPromotionOnWeakEvidence,
 } from '../../src/sim/invariants/evidence.js';
 import { noFalseFailover, noMoveWithoutCause } from '../../src/sim/invariants/false-failover.js';
 import { allInvariants } from '../../src/sim/invariants/index.js';
 import {
+  authAwayFromOldMain,
   convergesAfterHealing,
   promotionHappens,
   trafficLeavesFailedRegion,
@@ -40,6 +42,7 @@ class FakeInstance implements InstanceObservation {
   moves: MoveRecord[] = [];
   holds: HoldRecord[] = [];
   promotions: PromotionRecord[] = [];
+  panics: { from: number; to?: number }[] = [];
   e = 0;
   t = 0;
   m = 'r1';
@@ -398,6 +401,42 @@ describe('sim invariants: evidence', () => {
     expect(inv.check(ctx)).toMatch(/held r1 out of auth while its keyManager was down for 5s/);
   });
 
+  it('no-decision-on-panic-time: down-time counted while the panic guard held does not count', () => {
+    const { ctx, i1 } = setup();
+    const inv = noDecisionOnPanicTime();
+    i1.panics.push({ from: now - 600_000, to: now - 5_000 });
+    const downDb = (v: HealthView) => {
+      for (const d of Object.values(v.r1!.databases!))
+        Object.assign(d, { status: 'down', since: now - 590_000 });
+    };
+    const p = (at: number): PromotionRecord => ({
+      at,
+      instance: 'i1',
+      epoch: 1,
+      region: 'r2',
+      from: 'r1',
+      force: false,
+      evidence: { views: [view(0, at, downDb)], now: at, overrides: NO_OVERRIDES, out: {} },
+    });
+    i1.promotions.push(p(now + 70_000)); // a full promoteAfter after the panic: fine
+    expect(inv.check(ctx)).toBeUndefined();
+    i1.promotions.push(p(now));
+    expect(inv.check(ctx)).toMatch(
+      /promoted r2 \(epoch 1\) 5s after the panic guard lifted, on r1's down-time counted during the panic/,
+    );
+    const away = { recordKey: 'api.r1.example.com/A', before: { r1: 100, r2: 0 }, after: { r1: 0, r2: 100 } };
+    i1.moves.push(
+      move(
+        away,
+        view(0, now, (v) => Object.assign(v.r1!.gateway!, { status: 'down', since: now - 590_000 })),
+        now,
+      ),
+    );
+    expect(inv.check(ctx)).toMatch(
+      /moved api\.r1\.example\.com\/A away from r1 5s after the panic guard lifted/,
+    );
+  });
+
   it('no-promotion-on-weak-evidence: the main’s databases must be seen down past promoteAfter', () => {
     const { ctx, i1 } = setup();
     const inv = noPromotionOnWeakEvidence();
@@ -536,5 +575,37 @@ describe('sim invariants: false failover and liveness', () => {
     const all = allInvariants();
     expect(new Set(all.map((i) => i.name)).size).toBe(all.length);
     for (const i of all) expect(i.description.length).toBeGreaterThan(20);
+  });
+});
+
+describe('sim invariants: the old main', () => {
+  it('auth-away-from-old-main: auth to a region whose databases the hard fence stopped, past the bound', async () => {
+    const { world, ctx, at } = setup();
+    const inv = authAwayFromOldMain();
+    Object.assign(world.databases.node('r2', 'apim'), { role: 'primary', epoch: 1, upstream: undefined });
+    Object.assign(world.databases.node('r2', 'shared'), { role: 'primary', epoch: 1, upstream: undefined });
+    for (const key of ['apim', 'shared']) {
+      const n = world.databases.node('r1', key);
+      n.hardFenced = true;
+      world.databases.reconcile(n, 0, 'hard fence');
+    }
+    await at(1_000);
+    expect(inv.check(ctx)).toBeUndefined(); // within the bound
+    await at(1_000 + Math.max(ctx.bounds.detectMs, ctx.bounds.dnsRecoveryMs) + 1);
+    expect(inv.check(ctx)).toMatch(
+      /auth\.example\.com\/A sends auth to r1 \(weight 100\) although r1\.apim \(stopped by the hard fence\)/,
+    );
+    world.dns.drift('auth.example.com/A', 'r1', 0);
+    world.dns.drift('auth.r3.example.com/A', 'r1', 0);
+    world.dns.drift('auth.r3.example.com/A', 'r2', 100);
+    expect(inv.check(ctx)).toBeUndefined();
+    for (const key of ['apim', 'shared']) world.databases.rebuild(world.databases.node('r1', key), ctx.now);
+    expect(world.databases.detached()).toEqual([]);
+    expect(world.databases.node('r1', 'apim')).toMatchObject({
+      role: 'replica',
+      upstream: 'r2',
+      isRunning: true,
+      epoch: 1,
+    });
   });
 });

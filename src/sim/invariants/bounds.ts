@@ -54,8 +54,17 @@ export function computeBounds(
     dnsRecoveryMs,
     convergeMs: Math.max(recoverMs, detectMs) + dnsRecoveryMs + fullReconcileMs,
     graceMs: rise * probe + timeout + 2 * tick,
+    // Two attempts of the failover sequence (the old main's fence may take its whole bound:
+    // connect + 3 statements, then the hard fence's timeout; the promotion its 60 s + connect),
+    // and the actuator's first backoff in between.
     promoteMs:
-      fall * probe + timeout + config.policy.promotion.promoteAfter + tick + 60_000 + 30_000 + margin,
+      fall * probe +
+      timeout +
+      config.policy.promotion.promoteAfter +
+      tick +
+      2 * (3_000 + 15_000 + 30_000 + 63_000) +
+      5_000 +
+      margin,
     splitBrainMs: 3 * (probe + timeout) + 30_000 + tick + margin,
     tickMs: tick,
     fullReconcileMs,

@@ -47,7 +47,7 @@ export function splitBrainFenced(): Invariant {
     name: 'split-brain-fenced',
     description:
       'a second writable primary that a quorum of observers can reach is fenced within the split-brain bound',
-    round: 2,
+    round: 1,
     check(ctx) {
       const dbs = ctx.world.databases;
       const stray = new Set<string>();

@@ -44,9 +44,10 @@ export function managementOneRegion(): Invariant {
         return `${record.key} answers ${serving.length === 0 ? 'no region (all weights 0)' : serving.join(' and ')}, not exactly one`;
       const region = serving[0] as string;
       if (previous !== undefined && region !== previous) {
+        // Promoted and verified: a writable primary (it may have crashed since; DNS can land late).
         const notWritable = ctx.world.databases
           .ofRegion(region)
-          .filter((n) => !n.writable)
+          .filter((n) => n.role !== 'primary' || n.readOnly)
           .map((n) => n.id);
         if (notWritable.length > 0)
           return `${record.key} moved from ${previous} to ${region} while ${notWritable.join(', ')} ${notWritable.length === 1 ? 'was' : 'were'} not writable`;

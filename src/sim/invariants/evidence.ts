@@ -204,6 +204,71 @@ function describeViews(
     .join(', ');
 }
 
+/**
+ * The panic guard suspects the observer while most regions look down at once; what it saw then
+ * is no evidence. Once the panic lifts, a region leaves a class, or the main is promoted, only
+ * when it has been down for failAfter / promoteAfter since the panic ended — not on down-time
+ * that ran on while the guard held everything.
+ */
+export function noDecisionOnPanicTime(): Invariant {
+  const moveCursor = new Map<string, number>();
+  const promoteCursor = new Map<string, number>();
+  return {
+    name: 'no-decision-on-panic-time',
+    description:
+      'after the panic guard lifts, traffic leaves a region, or the main is promoted, only on down-time counted since the panic ended',
+    round: 1,
+    check(ctx) {
+      const policy = ctx.topology.policy;
+      for (const inst of ctx.instances) {
+        const ended = (now: number) => {
+          let end: number | undefined;
+          for (const w of inst.panics) if (w.to !== undefined && w.to <= now) end = w.to;
+          return end;
+        };
+        const m0 = moveCursor.get(inst.name) ?? 0;
+        moveCursor.set(inst.name, inst.moves.length);
+        for (const m of inst.moves.slice(m0)) {
+          const end = ended(m.evidence.now);
+          if (end === undefined || m.evidence.now - end >= policy.failAfterMs) continue;
+          const record = ctx.topology.records.find((r) => r.key === m.recordKey);
+          const comp = record ? componentOf(record.class) : undefined;
+          if (!comp) continue;
+          for (const region of Object.keys(m.before)) {
+            if ((m.before[region] ?? 0) === 0 || (m.after[region] ?? 0) !== 0) continue;
+            const since = m.evidence.views
+              .map((v) => v[region]?.[comp])
+              .find((h) => h?.status === 'down')?.since;
+            if (
+              since !== undefined &&
+              since < end &&
+              !m.evidence.out[region]?.includes(record?.class ?? 'api')
+            )
+              return `${inst.name} moved ${m.recordKey} away from ${region} ${Math.round((m.evidence.now - end) / 1000)}s after the panic guard lifted, on down-time counted during the panic`;
+          }
+        }
+        const p0 = promoteCursor.get(inst.name) ?? 0;
+        promoteCursor.set(inst.name, inst.promotions.length);
+        for (const p of inst.promotions.slice(p0)) {
+          const end = ended(p.evidence.now);
+          if (end === undefined || p.evidence.now - end >= policy.promotion.promoteAfterMs) continue;
+          if (p.evidence.overrides.failover?.to === p.region) continue;
+          const main = regionById(ctx.topology, p.from);
+          const early = (main?.databases ?? []).some((key) =>
+            p.evidence.views.some((v) => {
+              const d = v[p.from]?.databases?.[key];
+              return d?.status === 'down' && d.since < end;
+            }),
+          );
+          if (early)
+            return `${inst.name} promoted ${p.region} (epoch ${p.epoch}) ${Math.round((p.evidence.now - end) / 1000)}s after the panic guard lifted, on ${p.from}'s down-time counted during the panic`;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
 /** "nothing is promoted on unknown evidence or on one observer's view" (round 2: the daemon promotes). */
 export function noPromotionOnWeakEvidence(): Invariant {
   const cursors = new Map<string, number>();
@@ -211,7 +276,7 @@ export function noPromotionOnWeakEvidence(): Invariant {
     name: 'no-promotion-on-weak-evidence',
     description:
       'a promotion needs every database of the main down past promoteAfter and the target’s replicas up, each from a quorum of observers (or an operator’s failover)',
-    round: 2,
+    round: 1,
     check(ctx) {
       const policy = ctx.topology.policy;
       for (const inst of ctx.instances) {

@@ -1,9 +1,19 @@
 import { promotionWithinLagBound, singleWritablePrimary, splitBrainFenced } from './databases.js';
 import { managementOneRegion, neverAllZero } from './dns.js';
 import { epochMonotonic, savesSerialised, singleActorPerEpoch } from './epoch.js';
-import { holdDownsRespected, noMoveOnUnknown, noPromotionOnWeakEvidence } from './evidence.js';
+import {
+  holdDownsRespected,
+  noDecisionOnPanicTime,
+  noMoveOnUnknown,
+  noPromotionOnWeakEvidence,
+} from './evidence.js';
 import { noFalseFailover, noMoveWithoutCause } from './false-failover.js';
-import { convergesAfterHealing, promotionHappens, trafficLeavesFailedRegion } from './liveness.js';
+import {
+  authAwayFromOldMain,
+  convergesAfterHealing,
+  promotionHappens,
+  trafficLeavesFailedRegion,
+} from './liveness.js';
 import type { Invariant } from './types.js';
 
 /** Every invariant, freshly made (they keep cursors: one set per run). */
@@ -20,9 +30,11 @@ export function allInvariants(): Invariant[] {
     noMoveOnUnknown(),
     holdDownsRespected(),
     noPromotionOnWeakEvidence(),
+    noDecisionOnPanicTime(),
     noFalseFailover(),
     noMoveWithoutCause(),
     trafficLeavesFailedRegion(),
+    authAwayFromOldMain(),
     convergesAfterHealing(),
     promotionHappens(),
   ];

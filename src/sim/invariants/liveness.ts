@@ -62,6 +62,47 @@ export function trafficLeavesFailedRegion(): Invariant {
 }
 
 /**
+ * Safety rule 4: a returning old main never takes auth (or management) again by itself. A region
+ * holding a detached database — an old primary the failover left behind, or a server stopped by
+ * the hard fence — gets no auth traffic until an operator rebuilds it as a replica (when another
+ * target can serve auth), past the detection bound.
+ */
+export function authAwayFromOldMain(): Invariant {
+  return {
+    name: 'auth-away-from-old-main',
+    description:
+      'a region holding a detached database (an old primary, or one the hard fence stopped) gets no auth traffic until it is rebuilt as a replica',
+    round: 1,
+    check(ctx) {
+      const t = ctx.truth;
+      if (t.detachedSince.size === 0 || t.panicSince !== undefined) return undefined;
+      const weights = ctx.world.dns.weights();
+      for (const record of ctx.topology.records) {
+        if (record.class !== 'auth') continue;
+        const w = weights[record.key] ?? {};
+        for (const [region, since] of t.detachedSince) {
+          if ((w[region] ?? 0) === 0) continue;
+          const others = Object.keys(record.targets).filter(
+            (g) => g !== region && !t.detachedSince.has(g) && t.clean(`${g}.keyManager`) !== undefined,
+          );
+          if (others.length === 0) continue;
+          if (ctx.now < deadline(ctx, since, ctx.bounds.detectMs)) continue;
+          const nodes = ctx.world.databases
+            .detached()
+            .filter((n) => n.region === region)
+            .map(
+              (n) =>
+                `${n.id}${n.hardFenced ? ' (stopped by the hard fence)' : ` (primary at epoch ${n.epoch})`}`,
+            );
+          return `${record.key} sends auth to ${region} (weight ${w[region]}) although ${nodes.join(', ')} ${nodes.length === 1 ? 'is' : 'are'} not the main's replica${nodes.length === 1 ? '' : 's'} (for ${Math.round((ctx.now - since) / 1000)}s)`;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
  * "after all faults heal the system converges within a bound": once no fault has been in
  * progress for the convergence bound, every record has its nominal weights for the current
  * main, and the main's databases are writable.
@@ -72,6 +113,8 @@ export function convergesAfterHealing(): Invariant {
   const verdict = (ctx: CheckContext): string | undefined => {
     const inst = ctx.instances.find((i) => i.alive());
     if (!inst) return undefined;
+    // An old main after a failover waits for an operator's rebuild: auth stays away from it.
+    if (ctx.world.databases.detached().length > 0) return undefined;
     const main = inst.main();
     const live = ctx.world.dns.weights();
     for (const record of ctx.topology.records) {
@@ -112,7 +155,7 @@ export function promotionHappens(): Invariant {
     name: 'promotion-happens',
     description:
       'in automatic mode, a main whose every database fails from a quorum past the promotion bound has been replaced',
-    round: 2,
+    round: 1,
     check(ctx) {
       if (ctx.topology.policy.promotion.mode !== 'automatic' || ctx.truth.panicSince !== undefined)
         return undefined;
@@ -123,15 +166,16 @@ export function promotionHappens(): Invariant {
       const since = main.databases.map((k) => ctx.truth.failing(`${main.id}.database.${k}`));
       if (since.some((s) => s === undefined)) return undefined;
       const start = Math.max(...(since as number[]));
-      const due = deadline(ctx, start, ctx.bounds.promoteMs);
-      if (ctx.now < due) return undefined;
+      // A candidate with nothing wrong with it or the paths to it (a lossy path may fail any number of attempts).
       const candidate = ctx.topology.regions.find(
-        (r) =>
-          r.id !== main.id &&
-          r.role !== 'edge' &&
-          r.databases.every((k) => ctx.truth.failing(`${r.id}.database.${k}`) === undefined),
+        (r) => r.id !== main.id && r.role !== 'edge' && ctx.truth.pristineSince.has(r.id),
       );
       if (!candidate) return undefined;
+      const due = Math.max(
+        deadline(ctx, start, ctx.bounds.promoteMs),
+        (ctx.truth.pristineSince.get(candidate.id) as number) + ctx.bounds.promoteMs,
+      );
+      if (ctx.now < due) return undefined;
       return `${main.id}'s databases have failed for ${Math.round((ctx.now - start) / 1000)}s and ${candidate.id} is healthy, but ${inst.name} still names ${main.id} the main`;
     },
   };

@@ -36,14 +36,27 @@ export class GroundTruth {
   readonly cleanSince = new Map<string, number>();
   /** `${region}.gateway`, `${region}.keyManager`, `${region}.database.${key}` → failing from a quorum since. */
   readonly failingSince = new Map<string, number>();
+  /** Region → since when nothing at all has been wrong with it or with the paths to it (from a quorum). */
+  readonly pristineSince = new Map<string, number>();
+  /** Region → since when it has held a detached database (an old primary, or a hard-fenced server). */
+  readonly detachedSince = new Map<string, number>();
   private seen = -1;
+  private dbSeen = -1;
   private lastChangeAt = 0;
 
   update(now: number, world: World, faults: FaultEngine, observers: readonly string[], quorum: number): void {
-    if (world.faultVersion !== this.seen) {
-      this.seen = world.faultVersion;
+    // Directors change the world too (a fence stops a server): recompute on either.
+    const version = world.faultVersion * 1_000_003 + world.databases.version;
+    if (version !== this.seen) {
+      this.seen = version;
       this.lastChangeAt = now;
       this.recompute(now, world, faults, observers, quorum);
+    }
+    if (world.databases.version !== this.dbSeen) {
+      this.dbSeen = world.databases.version;
+      const regions = new Set(world.databases.detached().map((n) => n.region));
+      for (const r of [...this.detachedSince.keys()]) if (!regions.has(r)) this.detachedSince.delete(r);
+      for (const r of regions) if (!this.detachedSince.has(r)) this.detachedSince.set(r, now);
     }
     const active = faults.active().length > 0;
     this.calmSince =
@@ -80,6 +93,14 @@ export class GroundTruth {
       } else this.failingSince.delete(key);
     };
     for (const region of world.topology.regions) {
+      const untouchedPaths =
+        observers.filter((o) => world.network.effects(o, region.id).size === 0).length >= quorum;
+      const untouchedRegion =
+        world.services.impaired().every((id) => world.services.targets.get(id)?.region !== region.id) &&
+        world.databases.ofRegion(region.id).every((n) => n.effects.size === 0 && n.isRunning);
+      if (untouchedPaths && untouchedRegion) {
+        if (!this.pristineSince.has(region.id)) this.pristineSince.set(region.id, now);
+      } else this.pristineSince.delete(region.id);
       const cleanPaths = observers.filter((o) => world.pathClean(o, region.id)).length >= quorum;
       if (!cleanPaths) suspect.add(region.id);
       for (const component of ['gateway', 'keyManager'] as const) {

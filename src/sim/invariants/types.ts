@@ -63,6 +63,8 @@ export interface InstanceObservation {
   main(): RegionId;
   readonly moves: readonly MoveRecord[];
   readonly holds: readonly HoldRecord[];
+  /** Windows (the instance's monotonic time) in which its plans carried the panic alert. */
+  readonly panics: readonly { from: number; to?: number }[];
   readonly promotions: readonly PromotionRecord[];
 }
 

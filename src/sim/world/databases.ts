@@ -29,7 +29,8 @@ export type DbEventKind =
   | 'unfence'
   | 'crash'
   | 'restart'
-  | 'fence-undone';
+  | 'fence-undone'
+  | 'rebuild';
 
 export interface DbEvent {
   at: number;
@@ -372,6 +373,48 @@ export class Databases {
   log(e: DbEvent): void {
     this.events.push(e);
     this.version++;
+  }
+
+  /** The legitimate primary of a key: the primary with the newest heartbeat epoch (writable first on a tie). */
+  primaryOf(key: string): SimDatabase | undefined {
+    let best: SimDatabase | undefined;
+    for (const n of this.ofKey(key)) {
+      if (n.role !== 'primary') continue;
+      if (!best || n.epoch > best.epoch || (n.epoch === best.epoch && n.writable && !best.writable)) best = n;
+    }
+    return best;
+  }
+
+  /** Primaries that are not the legitimate one, and servers stopped by a hard fence: they wait for an operator. */
+  detached(): SimDatabase[] {
+    return [...this.nodes.values()].filter(
+      (n) => n.hardFenced || (n.role === 'primary' && n !== this.primaryOf(n.key)),
+    );
+  }
+
+  /**
+   * The runbook's rebuild: an operator turns a detached old primary (or a hard-fenced one) into a
+   * replica of the legitimate primary again, from a fresh base backup, and starts it.
+   */
+  rebuild(node: SimDatabase, now: number): boolean {
+    const primary = this.primaryOf(node.key);
+    if (!primary || primary === node) return false;
+    this.advance(now);
+    node.role = 'replica';
+    node.upstream = primary.region;
+    node.readOnly = false;
+    node.readOnlyPersistent = false;
+    node.hardFenced = false;
+    node.fencedAt = undefined;
+    node.everFenced = false;
+    node.writableCause = 'initial';
+    node.epoch = primary.epoch;
+    node.position = primary.position;
+    node.received = primary.position;
+    node.resetHistory();
+    this.log({ at: now, kind: 'rebuild', node: node.id, detail: `rebuilt as a replica of ${primary.id}` });
+    this.reconcile(node, now, 'rebuilt by an operator');
+    return true;
   }
 
   /** Writable nodes of one key right now. */

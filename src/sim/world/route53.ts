@@ -47,10 +47,36 @@ export interface DnsEffect {
 export interface ZoneSet {
   name: string;
   type: string;
+  /** Empty for a simple (non-weighted) record another tool owns. */
   setIdentifier: string;
   weight: number;
   ttl: number;
   values: string[];
+  /** Not switchyard's: a simple record sharing the zone (the provider must list past it, never touch it). */
+  foreign?: boolean;
+}
+
+/** Records other tools own in the same hosted zone, around and between switchyard's names. */
+function foreignRecords(): ZoneSet[] {
+  const out: ZoneSet[] = [];
+  const simple = (name: string, type: string, value: string): ZoneSet => ({
+    name,
+    type,
+    setIdentifier: '',
+    weight: 0,
+    ttl: 300,
+    values: [value],
+    foreign: true,
+  });
+  out.push(simple('example.com', 'A', '198.51.100.1'), simple('www.example.com', 'CNAME', 'example.com'));
+  out.push(
+    simple('api.r1.example.com', 'AAAA', '2001:db8::10'),
+    simple('mail.example.com', 'MX', '10 mx.example.net'),
+  );
+  for (let i = 0; i < 40; i++)
+    out.push(simple(`h${String(i).padStart(3, '0')}.example.com`, 'A', `198.51.100.${10 + i}`));
+  for (let i = 0; i < 10; i++) out.push(simple(`x${i}.api.example.com`, 'TXT', `"v=${i}"`));
+  return out;
 }
 
 export interface DnsChangeRecord {
@@ -83,6 +109,8 @@ export class SimRoute53 {
   version = 0;
   /** Called with every change applied (the run's trace). */
   onChange?: (c: DnsChangeRecord) => void;
+  /** The providers' ListResourceRecordSets page size (small pages exercise the paging code). */
+  pageSize = 300;
   private tokens = BURST;
   private lastRefill = 0;
   private changeSeq = 0;
@@ -106,6 +134,7 @@ export class SimRoute53 {
           values: [...(t.values ?? [])],
         });
     }
+    for (const f of foreignRecords()) this.zone.set(zoneKey(f.name, f.type, f.setIdentifier), f);
   }
 
   /** Live weights per record key and region. */
@@ -152,7 +181,13 @@ export class SimRoute53 {
         syncTimeout: r53.syncTimeout,
         maxRetries: r53.maxRetries,
       },
-      { clock, random, client: this.client(instance, clock), logger: pino({ level: 'silent' }) },
+      {
+        clock,
+        random,
+        client: this.client(instance, clock),
+        logger: pino({ level: 'silent' }),
+        pageSize: this.pageSize,
+      },
     );
   }
 
@@ -282,8 +317,7 @@ export class SimRoute53 {
         (s): ResourceRecordSet => ({
           Name: `${s.name}.`,
           Type: s.type as ResourceRecordSet['Type'],
-          SetIdentifier: s.setIdentifier,
-          Weight: s.weight,
+          ...(s.foreign ? {} : { SetIdentifier: s.setIdentifier, Weight: s.weight }),
           TTL: s.ttl,
           ResourceRecords: s.values.map((Value) => ({ Value })),
         }),
@@ -314,6 +348,12 @@ export class SimRoute53 {
         throw sdkError('InvalidChangeBatch', 400, `invalid weight ${String(weight)}`);
       const key = zoneKey(rrs.Name, rrs.Type, rrs.SetIdentifier);
       if (seen.has(key)) throw sdkError('InvalidChangeBatch', 400, `duplicate change for ${key}`);
+      if (this.zone.get(zoneKey(rrs.Name, rrs.Type, ''))?.foreign)
+        throw sdkError(
+          'InvalidChangeBatch',
+          400,
+          `a simple record already exists at ${rrs.Name} ${rrs.Type}`,
+        );
       seen.add(key);
       const record = this.recordOf.get(`${canonicalName(rrs.Name)}|${rrs.Type}`);
       const region = record

@@ -594,6 +594,9 @@ export class FaultEngine {
     return this.records.filter((f) => f.healedAt === undefined && f.durationMs > 0);
   }
 
+  /** How many faults are in progress (cheap: the invariants ask after every event). */
+  activeCount = 0;
+
   private start(spec: FaultSpec): void {
     const kind = faultKind(spec.kind);
     const rec: FaultRecord = { ...spec, id: this.nextId++ };
@@ -605,6 +608,7 @@ export class FaultEngine {
     this.world.faultVersion++;
     this.records.push(rec);
     if (spec.durationMs === 0 || !heal) rec.healedAt = this.kernel.now;
+    else this.activeCount++;
     this.trace.add(
       this.kernel.now,
       'fault+',
@@ -618,6 +622,7 @@ export class FaultEngine {
           heal();
           this.world.faultVersion++;
           rec.healedAt = this.kernel.now;
+          this.activeCount--;
           this.trace.add(this.kernel.now, 'fault-', `${spec.kind} ${describe(spec.params)} healed`);
         },
         { settle: false },

@@ -270,15 +270,14 @@ export class Round1Instance implements InstanceObservation {
     const changed =
       !sameOut(state.out, plan.next.out) ||
       plan.records.some((r) => !sameWeights(state.weights[r.key], desired[r.key] ?? {}));
-    // Intent first: what the director acts on is what is on disk.
-    if (
-      !(await this.save((d) => {
+    // Intent first: what the director acts on is what is on disk. (When nothing changed the
+    // keeper would find the draft equal and skip the save: skip the update and its two JSON copies.)
+    if (changed) {
+      const saved = await this.save((d) => {
         d.engine.out = plan.next.out;
         d.engine.weights = { ...d.engine.weights, ...desired };
-      }))
-    )
-      return;
-    if (changed) {
+      });
+      if (!saved) return;
       this.recordMoves(plan, state, desired, input);
       this.recordHolds(plan, state, input);
     }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../../src/sim/report.js';
@@ -135,5 +136,27 @@ describe('simulator determinism', () => {
     expect(a.events).toBe(b.events);
     expect(a.stats).toEqual(b.stats);
     expect(c.traceHash).not.toBe(a.traceHash);
+  });
+
+  it('the same seed in two separate processes gives the same hash as in this one', {
+    timeout: 120_000,
+  }, async () => {
+    const script = new URL('./hash-of-run.ts', import.meta.url).pathname;
+    const inProcess = await runSimulation({
+      seed: 77,
+      scenario: 'random',
+      durationMs: 2 * 3_600_000,
+      skipKnownBugs: true,
+    });
+    const spawned = [0, 1].map(() =>
+      execFileSync(process.execPath, ['--import', 'tsx', script, '77', 'random', String(2 * 3_600_000)], {
+        encoding: 'utf8',
+        timeout: 100_000,
+      }).trim(),
+    );
+    expect(spawned).toEqual([
+      `${inProcess.traceHash} ${inProcess.events}`,
+      `${inProcess.traceHash} ${inProcess.events}`,
+    ]);
   });
 });

@@ -7,7 +7,11 @@ interface Action {
 }
 
 /** New actions since the last check: DNS writes and database actions, each with its actor. */
+const NONE: Action[] = [];
+
 function newActions(ctx: CheckContext, cursor: { dns: number; db: number }): Action[] {
+  if (cursor.dns === ctx.world.dns.changes.length && cursor.db === ctx.world.databases.events.length)
+    return NONE;
   const out: Action[] = [];
   const { changes } = ctx.world.dns;
   for (let i = cursor.dns; i < changes.length; i++) {

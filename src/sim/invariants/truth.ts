@@ -58,7 +58,7 @@ export class GroundTruth {
       for (const r of [...this.detachedSince.keys()]) if (!regions.has(r)) this.detachedSince.delete(r);
       for (const r of regions) if (!this.detachedSince.has(r)) this.detachedSince.set(r, now);
     }
-    const active = faults.active().length > 0;
+    const active = faults.activeCount > 0;
     this.calmSince =
       active || now < this.lastPauseEnd ? undefined : Math.max(this.lastChangeAt, this.lastPauseEnd);
   }

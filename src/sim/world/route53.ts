@@ -137,8 +137,11 @@ export class SimRoute53 {
     for (const f of foreignRecords()) this.zone.set(zoneKey(f.name, f.type, f.setIdentifier), f);
   }
 
-  /** Live weights per record key and region. */
+  private weightsCache: { version: number; weights: Record<string, Record<RegionId, number>> } | undefined;
+
+  /** Live weights per record key and region (do not modify: it is cached until the next change). */
   weights(): Record<string, Record<RegionId, number>> {
+    if (this.weightsCache?.version === this.version) return this.weightsCache.weights;
     const out: Record<string, Record<RegionId, number>> = {};
     for (const r of this.topology.records) {
       const w: Record<RegionId, number> = {};
@@ -146,6 +149,7 @@ export class SimRoute53 {
         w[region] = this.zone.get(zoneKey(r.name, r.type, t.setIdentifier))?.weight ?? 0;
       out[r.key] = w;
     }
+    this.weightsCache = { version: this.version, weights: out };
     return out;
   }
 

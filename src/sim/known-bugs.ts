@@ -33,6 +33,11 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
       'the same bug seen from the world: the promotion lands with no real outage left (swarm seed 203)',
     matches: (ctx) => ctx.now - ctx.truth.panicEndedAt < 2 * ctx.topology.policy.promotion.promoteAfterMs,
   },
+  {
+    invariant: 'promotion-within-lag-bound',
+    description:
+      'the RPO guard (maxLagSeconds / maxLagBytes) is judged on the last probe, up to an interval old; the promoter reads the replica’s lag right before pg_promote, records it, and promotes anyway, so a replica falling behind meanwhile is promoted beyond the bound (seed 30, random)',
+  },
 ];
 
 export function knownBug(invariant: string, ctx: CheckContext): KnownBug | undefined {

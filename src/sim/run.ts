@@ -8,6 +8,7 @@ import type { CheckContext, Invariant } from './invariants/types.js';
 import { Kernel } from './kernel.js';
 import { knownBug } from './known-bugs.js';
 import { draw, SimRandom } from './random.js';
+import { guardRealTime } from './real-time-guard.js';
 import { scenario as findScenario, type Scenario } from './scenarios.js';
 import { Trace, type TraceLine } from './trace.js';
 import { World } from './world/world.js';
@@ -162,26 +163,38 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
     trace.add(kernel.now, 'VIOLATED', `${invariant}: ${message}`);
     violation = { invariant, message, at: kernel.now, tail: trace.tail() };
   };
-  const result = await kernel.run(durationMs, {
-    afterEvent: () => {
-      ctx.now = kernel.now;
-      truth.update(kernel.now, world, faults, observers, ctx.quorum);
-      for (const inv of invariants) {
-        checks++;
-        const v = inv.check(ctx);
-        if (v === undefined) continue;
-        if (opts.skipKnownBugs && knownBug(inv.name, ctx)) {
-          // What follows a known bug is its consequences: end the run here, as not failed.
-          knownHits.push({ invariant: inv.name, at: kernel.now, message: v });
-          trace.add(kernel.now, 'KNOWN', `${inv.name} (a known bug; the run ends here): ${v}`);
+  const guard = guardRealTime();
+  let result: Awaited<ReturnType<Kernel['run']>>;
+  try {
+    result = await kernel.run(durationMs, {
+      afterEvent: () => {
+        ctx.now = kernel.now;
+        truth.update(kernel.now, world, faults, observers, ctx.quorum);
+        for (const inv of invariants) {
+          checks++;
+          const v = inv.check(ctx);
+          if (v === undefined) continue;
+          if (opts.skipKnownBugs && knownBug(inv.name, ctx)) {
+            // What follows a known bug is its consequences: end the run here, as not failed.
+            knownHits.push({ invariant: inv.name, at: kernel.now, message: v });
+            trace.add(kernel.now, 'KNOWN', `${inv.name} (a known bug; the run ends here): ${v}`);
+            return true;
+          }
+          fail(inv.name, v);
           return true;
         }
-        fail(inv.name, v);
-        return true;
-      }
-      return undefined;
-    },
-  });
+        return undefined;
+      },
+    });
+  } finally {
+    guard.restore();
+  }
+  const realTime = guard.uses[0];
+  if (!violation && realTime)
+    fail(
+      'no-real-time',
+      `${realTime.api}() called from ${realTime.at} during the run (${guard.uses.length} use(s))`,
+    );
   if (result.reason === 'error' && result.error)
     fail(
       'no-uncaught-exception',

@@ -142,6 +142,29 @@ export const SCENARIOS: readonly Scenario[] = [
       'the main’s down-time during the panic counts towards promoteAfter once the panic lifts (no-decision-on-panic-time)',
   },
   {
+    name: 'lagging-replica-failover',
+    description:
+      'the replica of r2.shared replays 12 s behind while the observer loses r1 (which keeps replicating): the RPO bound (maxLagSeconds 10) must hold at the moment of promotion, not only in the last probe',
+    round: 1,
+    durationMs: 60 * MIN,
+    faults: (ctx): FaultSpec[] => [
+      {
+        kind: 'replica-lag',
+        at: 5 * MIN,
+        durationMs: 50 * MIN,
+        params: { node: 'r2.shared', applyLagMs: 12_000 },
+      },
+      {
+        kind: 'link-partition',
+        at: 10 * MIN,
+        durationMs: 20 * MIN,
+        params: { observer: observer(ctx), region: 'r1' },
+      },
+    ],
+    knownBug:
+      'the RPO guard judges the lag of the last probe; the promoter reads the lag right before promoting but does not refuse beyond the bound (promotion-within-lag-bound)',
+  },
+  {
     name: 'flapping-link',
     description:
       'the path to an edge region drops for 20 s every minute for 40 minutes: shorter than failAfter, so nothing may move',

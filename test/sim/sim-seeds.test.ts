@@ -76,6 +76,7 @@ describe('simulator scenarios', () => {
     ['main-lost', 'auth-away-from-old-main'],
     ['dns-trouble', 'auth-away-from-old-main'],
     ['observer-isolated', 'no-decision-on-panic-time'],
+    ['lagging-replica-failover', 'promotion-within-lag-bound'],
   ] as const)
     it(`${name}: every invariant holds up to its known bug (${bug})`, { timeout: 240_000 }, async () => {
       const r = await runSimulation({ seed: 7, scenario: name, skipKnownBugs: true });

@@ -204,3 +204,20 @@ describe('sim random', () => {
     expect(() => new SimRandom(1.5)).toThrow();
   });
 });
+
+describe('sim real-time guard', () => {
+  it('records real clocks and timers used from src/ while it is on, and restores them', async () => {
+    const { guardRealTime } = await import('../../src/sim/real-time-guard.js');
+    const { systemClock } = await import('../../src/util/clock.js');
+    const before = Date.now;
+    const g = guardRealTime();
+    Date.now(); // from test/: not counted
+    systemClock.wall(); // Date.now() from src/util/clock.ts
+    const h = systemClock.setTimeout(() => {}, 1_000);
+    systemClock.clearTimeout(h);
+    g.restore();
+    expect(Date.now).toBe(before);
+    expect(g.uses.map((u) => u.api)).toEqual(['Date.now', 'setTimeout']);
+    expect(g.uses[0]?.at).toMatch(/src\/util\/clock\.ts/);
+  });
+});

@@ -12,20 +12,32 @@ export interface ErrorSpec {
 
 export const ERROR_CODES = {
   CONFIG_INVALID: { retryable: false, summary: 'the configuration file failed validation' },
-  CONFIG_UNREADABLE: { retryable: false, summary: 'the configuration file could not be read or parsed as YAML' },
+  CONFIG_UNREADABLE: {
+    retryable: false,
+    summary: 'the configuration file could not be read or parsed as YAML',
+  },
   SCENARIO_INVALID: { retryable: false, summary: 'a plan scenario file failed validation' },
   SECRET_UNRESOLVED: { retryable: false, summary: 'a secret reference (env:/file:) could not be resolved' },
   STATE_CORRUPT: { retryable: false, summary: 'the state file exists but is not valid switchyard state' },
   STATE_UNREADABLE: { retryable: false, summary: 'the state file could not be read' },
-  STATE_UNWRITABLE: { retryable: true, summary: 'the state file could not be written (permissions, disk full, read-only filesystem)' },
+  STATE_UNWRITABLE: {
+    retryable: true,
+    summary: 'the state file could not be written (permissions, disk full, read-only filesystem)',
+  },
   STATE_CONFLICT: { retryable: true, summary: 'a compare-and-swap on the state epoch failed' },
   DNS_OWNERSHIP: { retryable: false, summary: 'a live record set is not one switchyard may manage' },
   DNS_INVALID_CHANGE: { retryable: false, summary: 'the DNS provider rejected a change batch' },
   DNS_UNAVAILABLE: { retryable: true, summary: 'the DNS provider API failed after retries' },
-  DNS_ALL_ZERO: { retryable: false, summary: 'a change would have left a record set with every weight at zero' },
+  DNS_ALL_ZERO: {
+    retryable: false,
+    summary: 'a change would have left a record set with every weight at zero',
+  },
   PROMOTION_FAILED: { retryable: true, summary: 'a database promotion did not complete' },
   FENCE_FAILED: { retryable: true, summary: 'a database could not be fenced' },
-  CATCHUP_FAILED: { retryable: true, summary: 'a replica did not apply its primary’s last position within the bound' },
+  CATCHUP_FAILED: {
+    retryable: true,
+    summary: 'a replica did not apply its primary’s last position within the bound',
+  },
   DATABASE_UNAVAILABLE: { retryable: true, summary: 'a database did not answer a status query' },
   ADMIN_UNAUTHORIZED: { retryable: false, summary: 'the admin API was called without a valid bearer token' },
   ADMIN_REQUEST_INVALID: { retryable: false, summary: 'the admin API received a request it cannot apply' },

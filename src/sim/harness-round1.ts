@@ -29,8 +29,8 @@ import type { InstancePorts, World } from './world/world.js';
  * ROUND-1 HARNESS — replaced in round 2 by the real daemon composition.
  *
  * One director instance assembled from the real, stable pieces — ProbeScheduler, HealthTracker,
- * decide, DnsReconciler (over the real Route 53 provider) and, unless `act` is off, the real
- * StateKeeper and DatabaseActuator — and the simulated ports, with a loop shaped like the
+ * decide, DnsReconciler (over the real Route 53 provider), StateKeeper and, unless `act` is off,
+ * DatabaseActuator — and the simulated ports, with a loop shaped like the
  * daemon's: decide on every component health change and on a 1 s tick, save the engine state
  * (intent first), offer the plan's weights to the reconciler, then run the plan's fences and its
  * promotion, and offer the records that waited for the promotion (management) once it is

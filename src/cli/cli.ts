@@ -8,6 +8,7 @@ import { register as registerFreeze } from './freeze.js';
 import { CliContext, type CliIo } from './io.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerRun } from './run.js';
+import { register as registerSim } from './sim.js';
 import { register as registerStatus } from './status.js';
 import { register as registerSwitchover } from './switchover.js';
 import { register as registerValidate } from './validate.js';
@@ -46,6 +47,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   registerValidate(program, ctx);
   registerPlan(program, ctx);
   registerDemo(program, ctx);
+  registerSim(program, ctx);
   // Every subcommand reports through the same streams and throws instead of exiting.
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
 

@@ -269,6 +269,10 @@ export class Daemon {
       promoteTimeoutMs: 60_000,
       retryAfterMs: 5_000,
       changed: (region, since) => this.tracker.forgetSamples(region, since),
+      maxLag: {
+        seconds: this.topology.policy.promotion.maxLagSeconds,
+        bytes: this.topology.policy.promotion.maxLagBytes,
+      },
     });
     const executor = new PlanExecutor({
       keeper,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DatabaseMetrics } from '../database/metrics.js';
 import { fenceRegion, promoteRegion } from '../database/region.js';
-import type { Promoter } from '../database/types.js';
+import type { LagBound, Promoter } from '../database/types.js';
 import { fenceDone, promotionDone, promotionIntent } from '../decide/transitions.js';
 import type { Action } from '../decide/types.js';
 import type { CoreMetrics } from '../metrics.js';
@@ -30,6 +30,8 @@ export interface DatabaseActuatorDeps {
    * the monotonic time the change began: probe samples from before then are no longer evidence.
    */
   changed(region: RegionId, since: number): void;
+  /** The RPO bound (policy.promotion's maxLag*): checked again right before promoting, unless forced. */
+  maxLag?: LagBound;
 }
 
 /**
@@ -145,7 +147,12 @@ export class DatabaseActuator {
     }
 
     // 3. Promote every database of the target, verified by a heartbeat write.
-    const r = await promoteRegion(target, action.epoch, { timeoutMs: this.deps.promoteTimeoutMs, clock });
+    const maxLag = action.force ? undefined : this.deps.maxLag;
+    const r = await promoteRegion(target, action.epoch, {
+      timeoutMs: this.deps.promoteTimeoutMs,
+      clock,
+      ...(maxLag ? { maxLag } : {}),
+    });
     this.deps.changed(action.region, startedAt);
     for (const [db, res] of Object.entries(r.results)) dbMetrics.recordPromotion(action.region, db, res);
     metrics.countAction('promote', r.ok ? 'done' : 'failed');

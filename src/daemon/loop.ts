@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { nextChange } from '../decide/deadline.js';
 import { decide } from '../decide/decide.js';
-import type { Alert, DecideInput, HealthView, Overrides, Plan } from '../decide/types.js';
+import type { Alert, DecideInput, HealthView, Overrides, PanicMemory, Plan } from '../decide/types.js';
 import type { CoreMetrics } from '../metrics.js';
 import type { Topology } from '../topology/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -68,6 +68,8 @@ export class DirectorLoop {
   /** The leadership term whose state was loaded and whose intents were recovered. */
   private syncedTerm = 0;
   private last: Plan | undefined;
+  /** The panic guard's memory, fed back into the next decision (in memory, like the evidence). */
+  private panic: PanicMemory | undefined;
   /** What the last decided input depended on, and until when its plan stands (see nextChange). */
   private lastKey = '';
   private validUntil = 0;
@@ -110,6 +112,7 @@ export class DirectorLoop {
     };
     const c = coordination.status();
     if (c.role !== 'standalone') input.observers = { regions: c.observerRegions };
+    if (this.panic) input.panic = this.panic;
     return input;
   }
 
@@ -212,6 +215,7 @@ export class DirectorLoop {
       const input = this.input();
       const plan = decide(input);
       this.last = plan;
+      this.panic = plan.panic;
       // The plan stands until a threshold passes, unless it left work to retry.
       const settled = plan.actions.length === 0;
       metrics.setHealth(input.health);
@@ -220,7 +224,7 @@ export class DirectorLoop {
       this.deps.decisions.record(plan);
       if (!coordination.canAct()) {
         this.lastKey = key;
-        this.validUntil = Math.min(nextChange(input), input.now + MAX_PLAN_AGE_MS);
+        this.validUntil = Math.min(nextChange(input, plan.panic), input.now + MAX_PLAN_AGE_MS);
         return plan;
       }
       if (this.syncedTerm !== term) return plan;
@@ -229,7 +233,7 @@ export class DirectorLoop {
         this.deps.onStateSaved(true);
         if (settled) {
           this.lastKey = this.inputKey();
-          this.validUntil = Math.min(nextChange(input), input.now + MAX_PLAN_AGE_MS);
+          this.validUntil = Math.min(nextChange(input, plan.panic), input.now + MAX_PLAN_AGE_MS);
         }
       } catch (e) {
         if (isSwitchyardError(e, 'STATE_UNWRITABLE')) this.deps.onStateSaved(false, e);

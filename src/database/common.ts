@@ -2,7 +2,7 @@ import type { DatabaseConfig } from '../config/schema.js';
 import { type Clock, systemClock, withDeadline } from '../util/clock.js';
 import { fail, toFailure } from './failure.js';
 import { type HardFenceRunner, hardFenceEnv, runHardFence } from './hard-fence.js';
-import type { DbFailure, FenceOptions, FenceResult, PromoteResult } from './types.js';
+import type { DbFailure, FenceOptions, FenceResult, LagBound, PromoteResult } from './types.js';
 
 /** What the promoters share: dependencies, the time bound, and the hard-fence half of fence(). */
 
@@ -30,6 +30,27 @@ export function clockOf(deps: PromoterDeps): Clock {
 }
 
 export const DEFAULT_PROMOTE_TIMEOUT_MS = 60_000;
+
+/**
+ * Why a replica's lag, read right before promoting, breaks the RPO bound (undefined when it does
+ * not). Unknown lag breaks it too: promoting on no evidence of what would be lost is the operator's
+ * call (--force), not the daemon's.
+ */
+export function beyondBound(
+  lag: { seconds: number | null; bytes: number | null },
+  bound: LagBound | undefined,
+): string | undefined {
+  if (!bound) return undefined;
+  const out: string[] = [];
+  if (lag.seconds === null) out.push('lag in seconds unknown');
+  else if (lag.seconds > bound.seconds)
+    out.push(`${+lag.seconds.toFixed(1)}s behind (bound ${bound.seconds}s)`);
+  if (lag.bytes === null) out.push('lag in bytes unknown');
+  else if (lag.bytes > bound.bytes) out.push(`${lag.bytes} bytes behind (bound ${bound.bytes})`);
+  return out.length
+    ? `not promoted: ${out.join(', ')} right before promoting; left a replica (the engine retries; --force accepts the loss)`
+    : undefined;
+}
 
 export interface SqlFenceOutcome {
   sqlFenced: boolean;

@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise';
 import type { DatabaseConfig } from '../config/schema.js';
 import { withDeadline } from '../util/clock.js';
 import {
+  beyondBound,
   clockOf,
   DEFAULT_PROMOTE_TIMEOUT_MS,
   finishFence,
@@ -157,6 +158,8 @@ export function createMysqlPromoter(db: DatabaseConfig, deps: PromoterDeps = {})
           const before = await readMyStatus(c, stmt, f);
           if (before.replica) {
             partial.lagAtPromotion = { seconds: before.lagSeconds ?? null, bytes: before.lagBytes ?? null };
+            const beyond = beyondBound(partial.lagAtPromotion, opts.maxLag);
+            if (beyond) throw new DbStepError('beyond-rpo', beyond);
             const rep0 = before.replica;
             if (rep0.sqlRunning !== 'Yes') {
               if (rep0.lastSqlError)

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { DatabaseConfig } from '../config/schema.js';
 import { sleep, withDeadline } from '../util/clock.js';
 import {
+  beyondBound,
   clockOf,
   DEFAULT_PROMOTE_TIMEOUT_MS,
   finishFence,
@@ -169,6 +170,8 @@ export function createPostgresPromoter(db: DatabaseConfig, deps: PromoterDeps = 
           const s = await readPgStatus(c);
           if (s.role === 'replica') {
             partial.lagAtPromotion = { seconds: s.lagSeconds ?? null, bytes: s.lagBytes ?? null };
+            const beyond = beyondBound(partial.lagAtPromotion, opts.maxLag);
+            if (beyond) throw new DbStepError('beyond-rpo', beyond);
             const r = await one<{ ok: boolean }>(c, 'SELECT pg_promote(true, $1) AS ok', [waitSeconds]);
             if (!r.ok)
               throw new DbStepError('still-replica', `pg_promote did not finish within ${waitSeconds}s`);

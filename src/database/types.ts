@@ -27,6 +27,7 @@ export type DbFailureReason =
   | 'stale-epoch'
   | 'verify-failed'
   | 'hard-fence'
+  | 'beyond-rpo'
   | 'error';
 
 export interface DbFailure {
@@ -75,6 +76,18 @@ export interface PromoteOptions {
   epoch: number;
   /** Bound on the whole promotion (default 60s). */
   timeoutMs?: number;
+  /**
+   * The RPO bound, judged on the replica's lag read right before promoting (the engine's check is
+   * on a probe up to an interval old): further behind, or lag unknown, and the database is left a
+   * replica (failure `beyond-rpo`). Absent: promote whatever the lag (an operator's --force, a
+   * switchover that waited for the replica to catch up).
+   */
+  maxLag?: LagBound;
+}
+
+export interface LagBound {
+  seconds: number;
+  bytes: number;
 }
 
 export interface PromoteResult {

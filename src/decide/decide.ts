@@ -2,30 +2,51 @@ import { regionById } from '../topology/build.js';
 import type { Region, RegionId, TrafficClass } from '../topology/types.js';
 import { formatDuration } from '../util/duration.js';
 import { SwitchyardError } from '../util/errors.js';
-import { canServe, classEvidence, databaseEvidence, downComponents, evidenceOf } from './evidence.js';
+import {
+  canServe,
+  classEvidence,
+  databaseEvidence,
+  downComponents,
+  evidenceOf,
+  floorEvidence,
+  longestHoldDown,
+} from './evidence.js';
 import { decideDatabases } from './promotion.js';
 import { nominalWeights, planRecord, sameWeights } from './records.js';
 import { decideServing } from './serving.js';
-import type { Alert, DecideInput, Plan, RecordPlan } from './types.js';
+import type { Alert, DecideInput, PanicMemory, Plan, RecordPlan } from './types.js';
 
 /**
  * The decision engine: a pure, synchronous function of its input. No I/O, no clock reads, no
  * randomness — the same input always gives the same plan. Every change carries a reason.
  */
-export function decide(input: DecideInput): Plan {
-  const { topology, state, overrides } = input;
-  if (overrides.frozen) return hold(input, 'frozen by an operator: changing nothing', 'frozen');
+export function decide(raw: DecideInput): Plan {
+  const { topology, overrides } = raw;
+  if (overrides.frozen)
+    return {
+      ...hold(raw, 'frozen by an operator: changing nothing', 'frozen'),
+      panic: raw.panic ?? { active: false },
+    };
+
+  // Panic guard: if most regions look down at once from here, suspect the observer. (Whether a
+  // component is down now does not depend on how long: the floor below cannot change this.)
+  const down = topology.regions.filter(
+    (r) => downComponents(raw.health, r, topology.policy, raw.now).length > 0,
+  );
+  const share = topology.regions.length ? down.length / topology.regions.length : 0;
+  const panic = share > topology.policy.panicThreshold;
+  const memory = panicMemory(raw, panic);
+  const input: DecideInput =
+    memory.liftedAt !== undefined ? { ...raw, health: floorEvidence(raw.health, memory.liftedAt) } : raw;
+  const { state } = input;
 
   const reasons: string[] = [];
   const alerts: Alert[] = [];
   reasons.push(...regionSummaries(input));
-
-  // Panic guard: if most regions look down at once from here, suspect the observer.
-  const down = topology.regions.filter(
-    (r) => downComponents(input.health, r, topology.policy, input.now).length > 0,
-  );
-  const share = topology.regions.length ? down.length / topology.regions.length : 0;
-  const panic = share > topology.policy.panicThreshold;
+  if (memory.liftedAt !== undefined)
+    reasons.push(
+      `panic guard lifted ${formatDuration(input.now - memory.liftedAt)} ago: hold-downs count from then, not from before the panic`,
+    );
   if (panic) {
     const msg = `panic guard: ${down.length} of ${topology.regions.length} regions look down at once (${down
       .map((r) => r.id)
@@ -92,7 +113,20 @@ export function decide(input: DecideInput): Plan {
       ...(state.promotion ? { promotion: state.promotion } : {}),
       ...(Object.keys(db.demoted).length > 0 ? { demoted: db.demoted } : {}),
     },
+    panic: memory,
   };
+}
+
+/**
+ * The panic guard's memory after this decision: active while it holds; on the first decision
+ * without it, lifted now; the floor is kept until the longest hold-down counted from it has passed.
+ */
+function panicMemory(input: DecideInput, panic: boolean): PanicMemory {
+  if (panic) return { active: true };
+  const liftedAt = input.panic?.active ? input.now : input.panic?.liftedAt;
+  if (liftedAt === undefined || input.now - liftedAt >= longestHoldDown(input.topology.policy))
+    return { active: false };
+  return { active: false, liftedAt };
 }
 
 /**
@@ -118,7 +152,7 @@ function awaitEvidence(input: DecideInput, r: RecordPlan, alerts: Alert[]): Reco
 }
 
 /** A plan that changes nothing: the last weights (or the nominal ones when none were written yet). */
-function hold(input: DecideInput, why: string, kind: 'frozen'): Plan {
+function hold(input: DecideInput, why: string, kind: 'frozen'): Omit<Plan, 'panic'> {
   const { topology, state } = input;
   const records = topology.records.map((r) => heldRecord(input, r.key, state.main, [], why));
   return {

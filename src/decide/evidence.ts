@@ -1,5 +1,5 @@
 import type { Policy, Region, TrafficClass } from '../topology/types.js';
-import type { ComponentHealth, DatabaseHealth, HealthView, Status } from './types.js';
+import type { ComponentHealth, DatabaseHealth, HealthView, RegionHealth, Status } from './types.js';
 
 /** A database's last successful probe sample, if it is not older than staleAfter. */
 export interface DatabaseSample {
@@ -36,6 +36,34 @@ export function evidenceOf(h: ComponentHealth | undefined, policy: Policy, now: 
   if (!h || h.status === 'unknown') return UNKNOWN;
   if (h.checkedAt !== undefined && now - h.checkedAt > policy.staleAfterMs) return UNKNOWN;
   return { status: h.status, forMs: Math.max(0, now - h.since) };
+}
+
+/**
+ * The view with every known status counted from `floor` at the earliest (monotonic ms): after the
+ * panic guard lifts, a component down (or up) since before it has been so, as evidence, only since
+ * the guard lifted. Staleness (`checkedAt`, `sampledAt`) is left as it is.
+ */
+export function floorEvidence(health: HealthView, floor: number): HealthView {
+  const clamp = <T extends ComponentHealth>(c: T | undefined): T | undefined =>
+    c && c.status !== 'unknown' && c.since < floor ? { ...c, since: floor } : c;
+  const out: HealthView = {};
+  for (const [id, r] of Object.entries(health)) {
+    const region: RegionHealth = {};
+    if (r.gateway) region.gateway = clamp(r.gateway);
+    if (r.keyManager) region.keyManager = clamp(r.keyManager);
+    if (r.databases) {
+      const dbs: Record<string, DatabaseHealth> = {};
+      for (const [k, d] of Object.entries(r.databases)) dbs[k] = clamp(d) as DatabaseHealth;
+      region.databases = dbs;
+    }
+    out[id] = region;
+  }
+  return out;
+}
+
+/** The longest hold-down counted from a status change: how long a panic floor can matter. */
+export function longestHoldDown(policy: Policy): number {
+  return Math.max(policy.failAfterMs, policy.recoverAfterMs, policy.promotion.promoteAfterMs);
 }
 
 /** The component whose health decides whether a region can serve a traffic class. */

@@ -26,12 +26,32 @@ interface TargetCheck {
   blocker?: string;
   /** Why the RPO bound is not met (lag over the bound or unknown); a forced failover overrides it. */
   lagProblem?: string;
+  /**
+   * The target is demoted (found writable outside the main, or a primary that does not
+   * replicate): its data may have diverged. Never promoted automatically; a forced failover may.
+   */
+  demoted?: string;
   lagSeconds: number | null;
   lagBytes: number | null;
 }
 
 /** Is `region` a safe promotion target for the current main's databases? */
-function checkTarget(input: DecideInput, region: Region, mainDbs: string[]): TargetCheck {
+function checkTarget(
+  input: DecideInput,
+  region: Region,
+  mainDbs: string[],
+  demoted: Record<RegionId, Demotion>,
+): TargetCheck {
+  const check = checkReplicas(input, region, mainDbs);
+  const d = demoted[region.id];
+  if (check.blocker || !d) return check;
+  return {
+    ...check,
+    demoted: `${region.id} is demoted (${d.reason}: ${d.detail ?? 'its databases are not clean replicas of the main'}); its data may have diverged from the main's`,
+  };
+}
+
+function checkReplicas(input: DecideInput, region: Region, mainDbs: string[]): TargetCheck {
   const { health, topology, now } = input;
   const policy = topology.policy;
   const missing = mainDbs.filter((k) => !region.databases.includes(k));
@@ -148,7 +168,9 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
       // The epoch of whoever resumes it: a leader that took over since began a newer one.
       epoch: Math.max(pending.epoch, state.epoch),
       databases: mainDbs,
-      force: pending.force,
+      // An operator who forces a failover to the region being promoted accepts the loss for the
+      // pending promotion too (the promoters refuse one beyond the RPO bound unless forced).
+      force: pending.force || (overrides.failover?.to === pending.to && overrides.failover.force),
       lagSeconds: null,
       lagBytes: null,
       resume: true,
@@ -174,9 +196,13 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
     } else if (!target || target.role === 'edge' || target.databases.length === 0) {
       reasons.push(`failover to ${requested.to} requested, but it is not a region with databases to promote`);
     } else {
-      const check = checkTarget(input, target, mainDbs);
+      const check = checkTarget(input, target, mainDbs, demoted);
       if (check.blocker) {
         const msg = `operator failover to ${target.id} cannot proceed: ${check.blocker}`;
+        reasons.push(msg);
+        alerts.push({ kind: 'promotion-blocked', subject: target.id, message: msg });
+      } else if (check.demoted && !requested.force) {
+        const msg = `operator failover to ${target.id} refused: ${check.demoted}; rebuild it, or use --force to promote it as it is`;
         reasons.push(msg);
         alerts.push({ kind: 'promotion-blocked', subject: target.id, message: msg });
       } else if (check.lagProblem && !requested.force) {
@@ -186,7 +212,12 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
       } else {
         epoch = state.epoch + 1;
         main = target.id;
-        const risk = check.lagProblem ? ` (forced: ${check.lagProblem}; that much data may be lost)` : '';
+        // Promoted as it is: no longer fenced or demoted in this plan (it becomes the main).
+        if (check.demoted) undemote(target.id, actions, demoted);
+        const risk = [
+          check.demoted ? ` (forced: ${check.demoted})` : '',
+          check.lagProblem ? ` (forced: ${check.lagProblem}; that much data may be lost)` : '',
+        ].join('');
         const reason = `operator failover: promoting ${target.id} to main in place of ${state.main}${risk}`;
         actions.push(promote(check, state.main, epoch, requested.force, reason, mainDbs));
         reasons.push(reason);
@@ -214,12 +245,12 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
     return { main, epoch, actions, demoted, reasons, alerts };
   }
 
-  const checks = candidates(topology, mainRegion).map((r) => checkTarget(input, r, mainDbs));
-  const eligible = checks.find((c) => !c.blocker && !c.lagProblem);
+  const checks = candidates(topology, mainRegion).map((r) => checkTarget(input, r, mainDbs, demoted));
+  const eligible = checks.find((c) => !c.blocker && !c.lagProblem && !c.demoted);
   const lost = `${mainRegion.id}: databases unreachable for ${formatDuration(downFor)} (promoteAfter ${formatDuration(after)})`;
   if (!eligible) {
     const why = checks.length
-      ? checks.map((c) => c.blocker ?? `RPO guard: ${c.lagProblem}`).join('; ')
+      ? checks.map((c) => c.blocker ?? c.demoted ?? `RPO guard: ${c.lagProblem}`).join('; ')
       : 'no failover region has replicas';
     const msg = `${lost}; no promotion: ${why}`;
     reasons.push(msg);
@@ -257,6 +288,15 @@ export function decideDatabases(input: DecideInput, opts: { panic: boolean }): D
   actions.push(promote(eligible, state.main, epoch, false, reason, mainDbs));
   reasons.push(reason);
   return { main, epoch, actions, demoted, reasons, alerts };
+}
+
+/** A demoted region an operator forces to be the main: its fence and its demotion are dropped. */
+function undemote(region: RegionId, actions: Action[], demoted: Record<RegionId, Demotion>): void {
+  delete demoted[region];
+  for (let i = actions.length - 1; i >= 0; i--) {
+    const a = actions[i];
+    if (a?.type === 'fence' && a.region === region) actions.splice(i, 1);
+  }
 }
 
 /**

@@ -106,6 +106,22 @@ export interface DecideInput {
    * which behaves as configured.
    */
   observers?: { regions: number };
+  /**
+   * What the previous decision knew of the panic guard (in memory, like the evidence it judged;
+   * the plan's `panic` fed back). Absent: no panic seen.
+   */
+  panic?: PanicMemory;
+}
+
+/**
+ * The panic guard's memory. While it holds, the evidence is suspect; once it lifts, durations are
+ * counted from the moment it lifted (`liftedAt`, monotonic ms), not from before the panic: down-time
+ * counted while nothing could be trusted must not move traffic or promote the instant it ends.
+ */
+export interface PanicMemory {
+  active: boolean;
+  /** When the guard last lifted; dropped once every hold-down counted from it has passed. */
+  liftedAt?: number;
 }
 
 export interface RecordPlan {
@@ -214,6 +230,8 @@ export interface Plan {
   serving: Record<RegionId, Record<TrafficClass, boolean>>;
   /** The state to persist once every action has succeeded. */
   next: EngineState;
+  /** The panic guard's memory after this decision: the next decision's `input.panic`. */
+  panic: PanicMemory;
 }
 
 export const NO_OVERRIDES: Overrides = { drained: [], frozen: false, routes: {} };

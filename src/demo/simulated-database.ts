@@ -1,3 +1,4 @@
+import { beyondBound } from '../database/common.js';
 import type { DbStatus, Promoter } from '../database/types.js';
 import type { DatabaseProbeResult, Probe } from '../probe/types.js';
 import { type Clock, sleep, systemClock } from '../util/clock.js';
@@ -194,11 +195,23 @@ export class SimulatedDatabase {
           position: formatLsn(this.positionAt()),
         };
       },
-      promote: async ({ epoch }) => {
+      promote: async ({ epoch, maxLag }) => {
         if (!this.reachable)
           return { ok: false, alreadyPrimary: false, verified: false, durationMs: 1, error: fail('promote') };
         const already = this.role === 'primary' && this.writable;
-        const lag = { seconds: this.role === 'replica' ? this.lagSeconds : null, bytes: this.lagBytes() };
+        const bytes = this.lagBytes();
+        // As status() reports it: a replica that has applied all it received is not behind.
+        const lag = { seconds: this.role === 'replica' ? (bytes === 0 ? 0 : this.lagSeconds) : null, bytes };
+        const beyond = this.role === 'replica' ? beyondBound(lag, maxLag) : undefined;
+        if (beyond)
+          return {
+            ok: false,
+            alreadyPrimary: false,
+            verified: false,
+            durationMs: 1,
+            lagAtPromotion: lag,
+            error: { code: 'PROMOTION_FAILED', reason: 'beyond-rpo', message: beyond },
+          };
         if (!already) {
           const from = this.positionAt();
           this.role = 'primary';

@@ -20,6 +20,7 @@ import type { DnsMetrics, DnsOperation } from './metrics.js';
 import { TokenBucket } from './rate-limiter.js';
 import { splitBatches, toUpsert } from './route53-batch.js';
 import { classifyRoute53Error, describeRoute53Error, route53Messages } from './route53-errors.js';
+import { InsyncPoller } from './route53-insync.js';
 import { bareId, canonicalName, compareListing, fqdn } from './route53-names.js';
 import { adoptLiveSets } from './route53-records.js';
 import type { ApplyMeta, ApplyResult, DnsProvider, InsyncReport, WeightedSet } from './types.js';
@@ -93,6 +94,8 @@ export class Route53DnsProvider implements DnsProvider {
   private readonly closing = new AbortController();
   private zoneName?: string;
   private closed = false;
+  /** One GetChange poller for every write in flight. */
+  private readonly insync: InsyncPoller;
 
   constructor(
     private readonly config: Route53Settings,
@@ -108,6 +111,23 @@ export class Route53DnsProvider implements DnsProvider {
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
     this.pageSize = Math.min(300, Math.max(1, deps.pageSize ?? 300));
     this.requestTimeoutMs = deps.requestTimeoutMs ?? config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.insync = new InsyncPoller({
+      clock: this.clock,
+      pollIntervalMs: config.pollInterval,
+      syncTimeoutMs: config.syncTimeout,
+      sleep: (ms) => this.sleeper.sleep(ms),
+      read: async (id) => {
+        const resp = await this.call('GetChange', (abortSignal) =>
+          this.client.send(new GetChangeCommand({ Id: id }), { abortSignal }),
+        );
+        return resp.ChangeInfo?.Status === 'INSYNC';
+      },
+      onTimeout: (changeIds) =>
+        this.log.warn({ changeIds, syncTimeoutMs: config.syncTimeout }, 'change not INSYNC in time'),
+      onError: (err, changeIds) =>
+        this.log.warn({ err, changeIds }, 'could not confirm the change is INSYNC'),
+      onInsync: (done) => this.metrics?.insyncSeconds.observe(done.propagationMs / 1000),
+    });
     this.ownsClient = deps.client === undefined;
     this.client =
       deps.client ??
@@ -152,7 +172,7 @@ export class Route53DnsProvider implements DnsProvider {
       );
       ids.push(bareId(resp.ChangeInfo?.Id ?? ''));
     }
-    const insync = this.waitInsync(ids, started);
+    const insync = this.insync.watch(ids, started);
     return { changeId: ids[ids.length - 1], changeIds: ids, writeCalls: batches.length, insync };
   }
 
@@ -163,6 +183,7 @@ export class Route53DnsProvider implements DnsProvider {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.insync.close();
     this.closing.abort(new AttemptAborted('closed', 'the Route 53 provider was closed'));
     this.sleeper.cancelAll();
     if (this.ownsClient) this.client.destroy();
@@ -233,45 +254,6 @@ export class Route53DnsProvider implements DnsProvider {
           : { name: target };
     }
     return out;
-  }
-
-  /** Polls GetChange every pollInterval until every change is INSYNC or syncTimeout passes. */
-  private async waitInsync(ids: readonly string[], started: number): Promise<InsyncReport> {
-    const remaining = new Set(ids.filter((id) => id !== ''));
-    const deadline = started + this.config.syncTimeout;
-    const report = (status: InsyncReport['status']): InsyncReport => ({
-      changeIds: [...ids],
-      status,
-      propagationMs: this.clock.monotonic() - started,
-    });
-    try {
-      while (remaining.size > 0) {
-        if (this.clock.monotonic() >= deadline || this.closed) {
-          this.log.warn(
-            { changeIds: ids, syncTimeoutMs: this.config.syncTimeout },
-            'change not INSYNC in time',
-          );
-          return report('timeout');
-        }
-        await this.sleeper.sleep(
-          Math.min(this.config.pollInterval, Math.max(0, deadline - this.clock.monotonic())),
-        );
-        if (this.closed) return report('timeout');
-        for (const id of [...remaining]) {
-          const resp = await this.call('GetChange', (abortSignal) =>
-            this.client.send(new GetChangeCommand({ Id: id }), { abortSignal }),
-          );
-          if (resp.ChangeInfo?.Status === 'INSYNC') remaining.delete(id);
-        }
-      }
-      const done = report('INSYNC');
-      this.metrics?.insyncSeconds.observe(done.propagationMs / 1000);
-      return done;
-    } catch (err) {
-      if (this.closed) return report('timeout'); // shutting down: not a propagation problem
-      this.log.warn({ err, changeIds: ids }, 'could not confirm the change is INSYNC');
-      return report('error');
-    }
   }
 
   /**

@@ -16,6 +16,11 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'the configuration file could not be read or parsed as YAML',
   },
+  SIM_INVALID: {
+    retryable: false,
+    summary:
+      'a simulator run asked for what it cannot do (unknown scenario, fault kind or mutant; a round-2 feature)',
+  },
   SCENARIO_INVALID: { retryable: false, summary: 'a plan scenario file failed validation' },
   SECRET_UNRESOLVED: { retryable: false, summary: 'a secret reference (env:/file:) could not be resolved' },
   STATE_CORRUPT: { retryable: false, summary: 'the state file exists but is not valid switchyard state' },

@@ -159,6 +159,12 @@ describe('MariaDB relay-log safety', () => {
     });
     expect(await count(ab.replica)).toBe(0);
     await ab.killPrimary();
+    // The RPO bound, read right before promoting: unapplied relay log is lag; left a replica.
+    const refused = await p.promote({ epoch: 5, maxLag: { seconds: 3_600, bytes: 1 } });
+    expect(refused).toMatchObject({ ok: false, verified: false, error: { reason: 'beyond-rpo' } });
+    expect(refused.error?.message).toMatch(/right before promoting; left a replica/);
+    expect(await p.status()).toMatchObject({ role: 'replica', writable: false });
+    expect(await count(ab.replica)).toBe(0);
     const r = await p.promote({ epoch: 5 });
     expect(r.error).toBeUndefined();
     expect(r).toMatchObject({ ok: true, verified: true });

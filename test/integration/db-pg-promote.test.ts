@@ -126,6 +126,16 @@ describe('PostgreSQL promotion with replay paused', () => {
       return r?.ok;
     });
     await pz.killPrimary();
+    // The RPO bound, read right before pg_promote: beyond it the standby is left a standby.
+    const refused = await p.promote({ epoch: 1, maxLag: { seconds: 3_600, bytes: 4_096 } });
+    expect(refused).toMatchObject({ ok: false, verified: false, error: { reason: 'beyond-rpo' } });
+    expect(refused.error?.message).toMatch(
+      /bytes behind \(bound 4096\) right before promoting; left a replica/,
+    );
+    expect(refused.lagAtPromotion?.bytes).toBeGreaterThan(10_000);
+    const [rec] = await pz.standby.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+    expect(rec?.r).toBe(true);
+    // Without a bound (an operator's --force) it promotes, replaying what it received first.
     const r = await p.promote({ epoch: 1 });
     expect(r).toMatchObject({ ok: true, verified: true });
     expect(r.lagAtPromotion?.bytes).toBeGreaterThan(10_000);

@@ -16,6 +16,7 @@ function fake(
     role?: 'primary' | 'replica';
     delayMs?: number;
     throws?: boolean;
+    lag?: { seconds: number | null; bytes: number | null };
   } = {},
 ): Promoter {
   const wait = () => new Promise((r) => setTimeout(r, o.delayMs ?? 0));
@@ -24,7 +25,14 @@ function fake(
     label: name,
     async status() {
       calls.push(`${name}.status`);
-      return { engine: 'postgres', reachable: true, role: o.role ?? 'replica', detail: '' };
+      return {
+        engine: 'postgres',
+        reachable: true,
+        role: o.role ?? 'replica',
+        lagSeconds: o.lag ? o.lag.seconds : 0,
+        lagBytes: o.lag ? o.lag.bytes : 0,
+        detail: '',
+      };
     },
     async fence() {
       calls.push(`${name}.fence`);
@@ -104,6 +112,42 @@ describe('promoteRegion', () => {
       ['shared', 'refused'],
       ['broken', 'error'],
     ]);
+  });
+
+  it('with an RPO bound, one replica beyond it keeps the whole region unpromoted; within it, the bound reaches each promoter', async () => {
+    const calls: string[] = [];
+    const bound = { seconds: 30, bytes: 1_000_000 };
+    const r = await promoteRegion(
+      new Map([
+        ['apim', fake('a', calls, { lag: { seconds: 0, bytes: 0 } })],
+        ['shared', fake('s', calls, { lag: { seconds: 45, bytes: 2_000_000 } })],
+        ['unknown', fake('u', calls, { lag: { seconds: null, bytes: 10 } })],
+      ]),
+      4,
+      { maxLag: bound },
+    );
+    expect(calls.filter((c) => c.endsWith('.promote'))).toEqual([]);
+    expect(r).toMatchObject({ ok: false, done: false, succeeded: [] });
+    expect(r.failed.map((f) => [f.key, f.error.reason])).toEqual([
+      ['apim', 'beyond-rpo'],
+      ['shared', 'beyond-rpo'],
+      ['unknown', 'beyond-rpo'],
+    ]);
+    const why = Object.fromEntries(r.failed.map((f) => [f.key, f.error.message]));
+    expect(why.shared).toMatch(/45s behind \(bound 30s\), 2000000 bytes behind \(bound 1000000\)/);
+    expect(why.unknown).toMatch(/lag in seconds unknown/);
+    expect(why.apim).toMatch(/shared, unknown of the same region is beyond the RPO bound/);
+
+    const seen: unknown[] = [];
+    const within = fake('w', calls, { lag: { seconds: 1, bytes: 100 } });
+    const promote = within.promote.bind(within);
+    within.promote = (opts) => {
+      seen.push(opts.maxLag);
+      return promote(opts);
+    };
+    const ok = await promoteRegion(new Map([['apim', within]]), 5, { maxLag: bound });
+    expect(ok).toMatchObject({ ok: true, succeeded: ['apim'] });
+    expect(seen).toEqual([bound]);
   });
 
   it('fenceRegion reports each database', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
+import type { DecideInput } from '../../src/decide/types.js';
 import { NOW, plan, scenario, servedBy, weightsOf } from '../support/engine.js';
 
 const MAIN_DOWN = ['r1.gateway', 'r1.keyManager', 'r1.database'];
@@ -185,6 +186,19 @@ describe('promotion', () => {
     expect(p.main).toBe('r2');
     expect(p.alerts).toContainEqual(expect.objectContaining({ kind: 'promotion-pending', subject: 'r2' }));
   });
+
+  it('a pending promotion the promoters refuse beyond the RPO bound is resumed forced once an operator forces a failover to it', () => {
+    const input = scenario({ down: MAIN_DOWN });
+    input.state.epoch = 3;
+    input.state.promotion = { to: 'r2', from: 'r1', epoch: 3, startedAt: NOW - 5_000, force: false };
+    expect(decide(input).actions).toMatchObject([{ type: 'promote', region: 'r2', force: false }]);
+    input.overrides.failover = { to: 'r2', force: false };
+    expect(decide(input).actions).toMatchObject([{ type: 'promote', region: 'r2', force: false }]);
+    input.overrides.failover = { to: 'r2', force: true };
+    expect(decide(input).actions).toMatchObject([
+      { type: 'promote', region: 'r2', force: true, resume: true },
+    ]);
+  });
 });
 
 describe('a restart after a failover (issue 8.1)', () => {
@@ -275,6 +289,38 @@ describe('split-brain and the returning old main', () => {
     expect(p.actions.filter((a) => a.type === 'promote')).toEqual([]);
     expect(p.main).toBe('r2');
   });
+
+  it('a replica found writable while the main is lost is fenced, not promoted in the same plan; an operator may force it', () => {
+    // A writable "replica" may hold writes the main never had: never promoted automatically.
+    const p = plan({ down: MAIN_DOWN, database: { 'r2.shared': { role: 'replica', writable: true } } });
+    expect(p.actions).toMatchObject([{ type: 'fence', region: 'r2', databases: ['shared'] }]);
+    expect(p.main).toBe('r1');
+    expect(p.alerts).toContainEqual(
+      expect.objectContaining({
+        kind: 'promotion-blocked',
+        message: expect.stringMatching(
+          /no promotion: r2 is demoted \(split-brain: .*its data may have diverged/,
+        ),
+      }),
+    );
+    const asked = plan({
+      down: MAIN_DOWN,
+      database: { 'r2.shared': { role: 'replica', writable: true } },
+      failover: { to: 'r2', force: false },
+    });
+    expect(asked.actions.map((a) => a.type)).toEqual(['fence']);
+    expect(asked.reasons.join('\n')).toMatch(
+      /operator failover to r2 refused: r2 is demoted .* use --force to promote it as it is/,
+    );
+    const forced = plan({
+      down: MAIN_DOWN,
+      database: { 'r2.shared': { role: 'replica', writable: true } },
+      failover: { to: 'r2', force: true },
+    });
+    expect(forced.actions).toMatchObject([{ type: 'promote', region: 'r2', force: true }]);
+    expect(forced.main).toBe('r2');
+    expect(forced.next.demoted?.r2).toBeUndefined();
+  });
 });
 
 describe('guards and overrides', () => {
@@ -283,6 +329,43 @@ describe('guards and overrides', () => {
     expect(p.actions).toEqual([]);
     expect(p.records.every((r) => !r.changed)).toBe(true);
     expect(p.alerts.map((a) => a.kind)).toContain('panic');
+  });
+
+  it('after the panic guard lifts, hold-downs count from then: down-time seen during the panic moves nothing', () => {
+    const during = scenario({ down: [...MAIN_DOWN, 'r2.gateway', 'r3.gateway'] });
+    const p1 = decide(during);
+    expect(p1.panic).toEqual({ active: true });
+    // The other regions answer again; r1 has looked down for the scenario's whole elapsed time.
+    const after = scenario({ down: MAIN_DOWN });
+    after.panic = p1.panic;
+    const p2 = decide(after);
+    expect(p2.panic).toEqual({ active: false, liftedAt: after.now });
+    expect(servedBy(p2, 'api.r1.example.com')).toEqual(['r1']);
+    expect(p2.actions).toEqual([]);
+    expect(p2.reasons.join('\n')).toMatch(/panic guard lifted 0ms ago: hold-downs count from then/);
+    expect(p2.reasons.join('\n')).toMatch(/r1: gateway down for 0ms; holding api until failAfter/);
+    // failAfter after the lift: traffic leaves r1; promoteAfter after it: r2 is promoted.
+    const { failAfterMs, promotion } = after.topology.policy;
+    // The same evidence, probed again at `now` (so it is not stale).
+    const later = (now: number): DecideInput => {
+      const health = structuredClone(after.health);
+      for (const r of Object.values(health))
+        for (const c of [r.gateway, r.keyManager, ...Object.values(r.databases ?? {})])
+          if (c) {
+            c.checkedAt = now;
+            if ('sampledAt' in c && c.sampledAt !== undefined) c.sampledAt = now;
+          }
+      return { ...after, health, now };
+    };
+    const p3 = decide({ ...later(after.now + failAfterMs), panic: p2.panic });
+    expect(servedBy(p3, 'api.r1.example.com')).toEqual(['r2']);
+    const p4 = decide({ ...later(after.now + promotion.promoteAfterMs), panic: p3.panic });
+    expect(p4.actions).toMatchObject([{ type: 'promote', region: 'r2' }]);
+    // The floor ends with the longest hold-down: later decisions count durations as they are.
+    const { recoverAfterMs } = after.topology.policy;
+    const longest = Math.max(failAfterMs, recoverAfterMs, promotion.promoteAfterMs);
+    expect(decide({ ...later(after.now + longest - 1), panic: p4.panic }).panic.liftedAt).toBe(after.now);
+    expect(decide({ ...later(after.now + longest), panic: p4.panic }).panic).toEqual({ active: false });
   });
 
   it('panic guard: exactly half is not more than half', () => {

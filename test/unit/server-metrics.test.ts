@@ -24,6 +24,7 @@ function plan(): Plan {
       },
     ],
     actions: [],
+    panic: { active: false },
     reasons: ['r1 gateway down for 30s'],
     alerts: [{ kind: 'main-unavailable', subject: 'r1', message: 'main region r1 is down' }],
     serving: {

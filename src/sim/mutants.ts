@@ -1,0 +1,99 @@
+import type { Promoter } from '../database/types.js';
+import type { decide } from '../decide/decide.js';
+import { SwitchyardError } from '../util/errors.js';
+
+type Decide = typeof decide;
+
+/**
+ * Mutants: the director with one safety mechanism taken out, each an old bug the simulator found
+ * and that was fixed. A mutant run must break the named invariant on its seed — the proof that the
+ * invariants (and the scenario) would catch the bug if it came back. `switchyard sim --mutant`.
+ */
+export interface Mutant {
+  name: string;
+  description: string;
+  /** The invariant that must catch it, on `scenario` with `seed`. */
+  catches: string;
+  scenario: string;
+  seed: number;
+  /** Wraps the engine (the daemon's decide). */
+  decide?(d: Decide): Decide;
+  /** Wraps each promoter the instance creates. */
+  promoter?(p: Promoter): Promoter;
+}
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: 'forget-panic',
+    description:
+      'the engine forgets the panic guard between decisions: down-time counted during a panic counts once it lifts',
+    catches: 'no-decision-on-panic-time',
+    scenario: 'observer-isolated',
+    seed: 1,
+    decide:
+      (d) =>
+      ({ panic: _forgotten, ...input }) =>
+        d(input),
+  },
+  {
+    name: 'forget-demotion',
+    description:
+      'no persisted demotion: an old main whose databases the hard fence stopped reads as down, not demoted, and auth returns to it',
+    catches: 'auth-away-from-old-main',
+    scenario: 'main-lost',
+    seed: 1,
+    decide: (d) => (input) => {
+      const { demoted: _forgotten, ...state } = input.state;
+      const plan = d({ ...input, state });
+      const { demoted: _dropped, ...next } = plan.next;
+      return { ...plan, next };
+    },
+  },
+  {
+    name: 'promote-beyond-rpo',
+    description:
+      'the promoters promote whatever the lag read right before promoting (the RPO bound judged on the last probe only)',
+    catches: 'promotion-within-lag-bound',
+    scenario: 'lagging-replica-failover',
+    seed: 1,
+    // Both checks gone: the region-wide one before promoting (fed a lag of 0) and each promoter's.
+    promoter: (p) => ({
+      engine: p.engine,
+      label: p.label,
+      status: async () => ({ ...(await p.status()), lagSeconds: 0, lagBytes: 0 }),
+      fence: (o) => p.fence(o),
+      promote: ({ maxLag: _ignored, ...o }) => p.promote(o),
+      catchUp: (t, ms) => p.catchUp(t, ms),
+      unfence: () => p.unfence(),
+    }),
+  },
+  {
+    name: 'fence-says-done',
+    description:
+      'fence() reports success without fencing: a returning old main stays writable beside the new one',
+    catches: 'split-brain-fenced',
+    scenario: 'main-lost-soft-fence',
+    seed: 3,
+    promoter: (p) => ({
+      engine: p.engine,
+      label: p.label,
+      status: () => p.status(),
+      fence: async () => ({ ok: true, sqlFenced: true, sessionsTerminated: 0, durationMs: 0 }),
+      promote: (o) => p.promote(o),
+      catchUp: (t, ms) => p.catchUp(t, ms),
+      unfence: () => p.unfence(),
+    }),
+  },
+];
+
+export function mutantsNamed(names: readonly string[]): Mutant[] {
+  return names.map((n) => {
+    const m = MUTANTS.find((x) => x.name === n);
+    if (!m)
+      throw new SwitchyardError(
+        'SIM_INVALID',
+        `unknown mutant "${n}" (known: ${MUTANTS.map((x) => x.name).join(', ')})`,
+      );
+    return m;
+  });
+}

@@ -33,8 +33,9 @@ export const DEFAULT_PROMOTE_TIMEOUT_MS = 60_000;
 
 /**
  * Why a replica's lag, read right before promoting, breaks the RPO bound (undefined when it does
- * not). Unknown lag breaks it too: promoting on no evidence of what would be lost is the operator's
- * call (--force), not the daemon's.
+ * not). A lag the server cannot tell (a standby restarted after its primary died has no WAL
+ * receiver, so no received position) is left to the engine's check, which refuses unknown lag on
+ * the probes before it records the intent: here only a known lag beyond the bound refuses.
  */
 export function beyondBound(
   lag: { seconds: number | null; bytes: number | null },
@@ -42,11 +43,10 @@ export function beyondBound(
 ): string | undefined {
   if (!bound) return undefined;
   const out: string[] = [];
-  if (lag.seconds === null) out.push('lag in seconds unknown');
-  else if (lag.seconds > bound.seconds)
+  if (lag.seconds !== null && lag.seconds > bound.seconds)
     out.push(`${+lag.seconds.toFixed(1)}s behind (bound ${bound.seconds}s)`);
-  if (lag.bytes === null) out.push('lag in bytes unknown');
-  else if (lag.bytes > bound.bytes) out.push(`${lag.bytes} bytes behind (bound ${bound.bytes})`);
+  if (lag.bytes !== null && lag.bytes > bound.bytes)
+    out.push(`${lag.bytes} bytes behind (bound ${bound.bytes})`);
   return out.length
     ? `not promoted: ${out.join(', ')} right before promoting; left a replica (the engine retries; --force accepts the loss)`
     : undefined;

@@ -45,7 +45,9 @@ export interface PgStatus extends DbStatus {
  * - lagBytes = received but not yet replayed WAL; WAL the primary wrote and never sent is
  *   invisible here (the primary's pg_stat_replication shows that, when the primary is up);
  * - lagSeconds = age of the last replayed transaction, or 0 when everything received is
- *   replayed (an idle, caught-up standby would otherwise show a growing "lag").
+ *   replayed (an idle, caught-up standby would otherwise show a growing "lag"); unknown when
+ *   nothing was received since the server started (no WAL receiver yet, e.g. a standby restarted
+ *   after its primary died): the age of its last transaction then only grows with the clock.
  */
 export function mapPgStatus(row: PgStatusRow): PgStatus {
   if (!row.in_recovery) {
@@ -61,8 +63,17 @@ export function mapPgStatus(row: PgStatusRow): PgStatus {
     };
   }
   const lagBytes = row.lag_bytes === null ? null : Math.max(0, Number(row.lag_bytes));
-  const caughtUp = row.receive_lsn !== null && row.receive_lsn === row.replay_lsn;
-  const lagSeconds = caughtUp ? 0 : row.replay_age === null ? null : Math.max(0, row.replay_age);
+  // Everything received is replayed. (After a restart the receive position is the start of the
+  // segment streaming would resume from, behind the replay position: that is caught up too.)
+  const caughtUp = row.receive_lsn !== null && lagBytes === 0;
+  const lagSeconds =
+    row.receive_lsn === null
+      ? null
+      : caughtUp
+        ? 0
+        : row.replay_age === null
+          ? null
+          : Math.max(0, row.replay_age);
   const streaming = row.receiver_status === 'streaming';
   const paused = row.replay_paused === true;
   return {

@@ -162,7 +162,7 @@ describe('MariaDB relay-log safety', () => {
     // The RPO bound, read right before promoting: unapplied relay log is lag; left a replica.
     const refused = await p.promote({ epoch: 5, maxLag: { seconds: 3_600, bytes: 1 } });
     expect(refused).toMatchObject({ ok: false, verified: false, error: { reason: 'beyond-rpo' } });
-    expect(refused.error?.message).toMatch(/right before promoting; left a replica/);
+    expect(refused.error?.message).toMatch(/bytes behind \(bound 1\) right before promoting; left a replica/);
     expect(await p.status()).toMatchObject({ role: 'replica', writable: false });
     expect(await count(ab.replica)).toBe(0);
     const r = await p.promote({ epoch: 5 });

@@ -61,8 +61,38 @@ describe('PostgreSQL status mapping', () => {
     expect(s.detail).toContain('replay paused');
   });
 
+  it('a standby that received nothing since it started (restarted after its primary died) has unknown lag, not a growing one', () => {
+    const s = mapPgStatus({
+      ...standby,
+      receive_lsn: null,
+      lag_bytes: null,
+      replay_age: 47,
+      receiver_status: null,
+    });
+    expect(s).toMatchObject({ lagSeconds: null, lagBytes: null, streaming: false });
+    expect(s.detail).toContain('lag ?s/?B');
+  });
+
+  it('a restarted standby whose receive position is behind its replay position (segment start) is caught up', () => {
+    const s = mapPgStatus({
+      ...standby,
+      receive_lsn: '0/3000000',
+      replay_lsn: '0/3000148',
+      lag_bytes: '-328',
+      replay_age: 47,
+      receiver_status: null,
+    });
+    expect(s).toMatchObject({ lagSeconds: 0, lagBytes: 0, streaming: false });
+  });
+
   it('unknown lag stays unknown; a stopped WAL receiver is not streaming', () => {
-    const s = mapPgStatus({ ...standby, receive_lsn: '0/3100000', replay_age: null, receiver_status: null });
+    const s = mapPgStatus({
+      ...standby,
+      receive_lsn: '0/3100000',
+      lag_bytes: '1048248',
+      replay_age: null,
+      receiver_status: null,
+    });
     expect(s).toMatchObject({ lagSeconds: null, streaming: false });
     expect(s.detail).toContain('not streaming');
   });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
 import type {
   FailoverRequest,
   FailoverResult,
@@ -9,6 +8,7 @@ import type {
 } from '../server/admin.js';
 import type { StatusDocument } from '../server/status.js';
 import { ERROR_CODES, type ErrorCode, isSwitchyardError, SwitchyardError } from '../util/errors.js';
+import { type Command, InvalidArgumentError } from './commander.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { CliContext } from './io.js';
 

@@ -227,9 +227,18 @@ async function main(): Promise<void> {
   const target = await startTarget();
   const config = writeConfig(dir, target.port);
   const gcLog = join(dir, 'gc.log');
+  const allocOut = join(dir, 'alloc.heapprofile');
   const daemon = spawn(
     process.execPath,
-    [...NODE_FLAGS, ...(flag('trace-gc') ? ['--trace-gc'] : []), cli, 'run', '--config', config],
+    [
+      ...NODE_FLAGS,
+      ...(flag('trace-gc') ? ['--trace-gc'] : []),
+      ...(flag('alloc') ? ['--import', join(ROOT, 'bench/alloc-preload.mjs')] : []),
+      cli,
+      'run',
+      '--config',
+      config,
+    ],
     {
       cwd: dir,
       stdio: ['ignore', flag('trace-gc') ? 'pipe' : 'ignore', 'inherit'],
@@ -238,6 +247,7 @@ async function main(): Promise<void> {
         SY_BENCH_TOKEN: 'bench-token-0123456789abcdef',
         SY_BENCH_DB_PASSWORD: 'bench',
         NODE_OPTIONS: '',
+        BENCH_ALLOC_OUT: allocOut,
       },
     },
   );
@@ -277,6 +287,7 @@ async function main(): Promise<void> {
   }
   await sleep(Math.max(0, WARMUP_S * 1000 - (performance.now() - t0)));
   const m0 = parseMetrics((await scrape()).text);
+  if (flag('alloc')) daemon.kill('SIGUSR2');
   const cpu0 = procCpuS(pid);
   const w0 = performance.now();
   let rssMax = 0;
@@ -300,6 +311,7 @@ async function main(): Promise<void> {
   const windowS = (performance.now() - w0) / 1000;
   const last = await scrape();
   const m1 = parseMetrics(last.text);
+  if (flag('alloc')) daemon.kill('SIGUSR2');
   const mem = procMem(pid);
   const load1 = loadavg()[0] ?? 0;
   const d = (name: string) => sum(m1, name) - sum(m0, name);
@@ -349,10 +361,63 @@ async function main(): Promise<void> {
       msMax: +(sorted.at(-1)?.ms ?? Number.NaN).toFixed(1),
     },
     ...(flag('trace-gc') ? gcSummary(gcLines.join('')) : {}),
+    ...(flag('alloc')
+      ? await allocSummary(
+          allocOut,
+          sum(m1, 'switchyard_probe_runs_total') - sum(m0, 'switchyard_probe_runs_total'),
+        )
+      : {}),
   };
   stop();
   void gcLog;
   console.log(JSON.stringify(result, null, 2));
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** --alloc: bytes allocated per probe in the window (the scrapes included), by area and top sites. */
+async function allocSummary(file: string, probes: number): Promise<{ alloc: Record<string, unknown> }> {
+  for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(100);
+  await sleep(300);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
+  const sites = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  let total = 0;
+  const area = (url: string) => {
+    const m = /\/dist\/([^/]+)\//.exec(url);
+    if (m) return `switchyard ${m[1]}`;
+    const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (nm) return nm[1] as string;
+    return url.startsWith('node:') ? 'node core' : url === '' ? '(native / no frame)' : 'other';
+  };
+  const walk = (n: HeapNode, parentUrl: string) => {
+    const url = n.callFrame.url || parentUrl;
+    if (n.selfSize > 0) {
+      total += n.selfSize;
+      const short = n.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '$1/');
+      const key = `${n.callFrame.functionName || '(anonymous)'} ${short}:${n.callFrame.lineNumber + 1}`;
+      sites.set(key, (sites.get(key) ?? 0) + n.selfSize);
+      byArea.set(area(url), (byArea.get(area(url)) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) walk(c, url);
+  };
+  walk(profile.head, '');
+  const per = (v: number) => Math.round(v / probes);
+  return {
+    alloc: {
+      probes,
+      bytesPerProbe: per(total),
+      byArea: Object.fromEntries([...byArea].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
+      top: [...sites]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 25)
+        .map(([site, bytes]) => `${per(bytes)} ${site}`),
+    },
+  };
 }
 
 /** --trace-gc: scavenges and mark-compacts seen over the whole run. */

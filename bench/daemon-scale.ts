@@ -20,7 +20,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CLK_TCK = 100; // getconf CLK_TCK on Linux
@@ -47,7 +47,7 @@ const SECONDS = num('seconds', 30);
 const WARMUP_S = num('warmup', 10);
 const PORT = num('port', 25100);
 const SCRAPES = num('scrapes', 5);
-const DIST = str('dist', join(ROOT, 'dist'));
+const DIST = resolve(str('dist', join(ROOT, 'dist')));
 const NODE_FLAGS = str('node-flags', '').split(' ').filter(Boolean);
 
 const SERVER = `

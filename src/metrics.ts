@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge,type Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import type { CoordinationStatus } from './coord/coordination.js';
 import {
   ALERT_KINDS,

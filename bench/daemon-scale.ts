@@ -226,7 +226,6 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-daemon-'));
   const target = await startTarget();
   const config = writeConfig(dir, target.port);
-  const gcLog = join(dir, 'gc.log');
   const allocOut = join(dir, 'alloc.heapprofile');
   const daemon = spawn(
     process.execPath,
@@ -369,7 +368,6 @@ async function main(): Promise<void> {
       : {}),
   };
   stop();
-  void gcLog;
   console.log(JSON.stringify(result, null, 2));
 }
 

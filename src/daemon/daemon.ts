@@ -316,7 +316,9 @@ export class Daemon {
       if (what === 'state')
         void keeper.reload().catch((e: unknown) => this.countError(e, 'could not reload the state'));
       if (what === 'leadership' && coordination.canAct()) {
-        void this.dns.fullReconcile().catch(() => undefined);
+        void this.dns
+          .fullReconcile()
+          .catch((e: unknown) => this.countError(e, 'full DNS reconcile on taking the lead failed'));
         this.serveRequests(keeper.current);
       }
       this.loop?.schedule();
@@ -460,7 +462,9 @@ export class Daemon {
         off();
         resolve(true);
       });
-      void keeper.reload().catch(() => undefined);
+      void keeper
+        .reload()
+        .catch((e: unknown) => this.countError(e, 'could not reload the state while waiting for the leader'));
     });
   }
 
@@ -756,7 +760,9 @@ export class Daemon {
                 `abandoned at shutdown (${signal}); resumes on the next start`,
               )
               .then(() => undefined)
-              .catch(() => undefined),
+              .catch((e: unknown) =>
+                this.countError(e, 'could not journal the promotion abandoned at shutdown'),
+              ),
             5_000,
             () => undefined,
           );
@@ -765,7 +771,7 @@ export class Daemon {
     const bounded = (p: Promise<unknown> | undefined, ms: number) =>
       withDeadline(
         this.clock,
-        Promise.resolve(p).catch(() => undefined),
+        Promise.resolve(p).catch((e: unknown) => this.countError(e, 'shutdown: a part failed to close')),
         ms,
         () => undefined,
       );

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecideInput } from '../../src/decide/types.js';
 import { MemoryDnsProvider } from '../../src/dns/memory.js';
@@ -324,6 +325,35 @@ describe('8.10, 8.11 start and readiness', () => {
     await h.advance(5_000);
     expect(h.daemon.status().director.ready).toBe(true);
     expect(await h.daemon.registry.metrics()).toMatch(/^switchyard_ready 1$/m);
+  });
+});
+
+describe('8.15 an error in a health listener is logged and counted, and decisions go on', () => {
+  it('the listener that logs a health change throws: the error is in the log and the metric; traffic still moves', async () => {
+    const lines: string[] = [];
+    // The daemon's health listener logs each change; its log sink breaks on "down" changes.
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          if (line.includes('"event":"health"') && line.includes('"to":"down"'))
+            throw new Error('log sink broke');
+          lines.push(line);
+        },
+      },
+    );
+    h = await startHarness({ daemon: { logger } });
+    await h.advance(5_000);
+    h.answers.set('r3.gateway.gw3', DOWN);
+    await h.advance(6_000); // fall (2) and failAfter (3 s) on 1 s ticks
+    expect(h.weights('api.r3.example.com')).toEqual({ r3: 0, r1: 100, r2: 0 });
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const err = logged.find((l) => l.event === 'error' && l.msg === 'health listener failed');
+    expect(err, 'the listener error is logged').toBeDefined();
+    expect((err?.err as { message?: string })?.message).toBe('log sink broke');
+    expect(await h.daemon.registry.metrics()).toMatch(
+      /^switchyard_errors_total\{kind="internal"\} [1-9]\d*$/m,
+    );
   });
 });
 

@@ -164,6 +164,64 @@ describe('8.2 intent first: nothing is applied that the state cannot record', ()
   });
 });
 
+describe('8.2 intent first: no fence and no promotion while the state cannot be saved', () => {
+  const count = (calls: string[], what: string) => calls.filter((c) => c === what).length;
+
+  it('the old main comes back writable on a full disk: not fenced until a save succeeds, then fenced once', async () => {
+    const demoted = {
+      r1: { reason: 'old-main' as const, since: 0, epoch: 1, fenced: false, detail: 'not fenced' },
+    };
+    const store = new FullDiskStore(stateAfterFailover({ demoted }));
+    h = await startHarness({ store, dns: new MemoryDnsProvider(liveSets(AFTER_FAILOVER)), start: false });
+    afterFailoverWorld(h);
+    const r1 = h.db.r1!;
+    r1.reachable = false;
+    await h.daemon.start();
+    await h.advance(10_000);
+    const before = count(r1.calls, 'fence');
+    store.full = true;
+    r1.reachable = true;
+    r1.writable = true; // a writable database outside the main: the fence is due at once
+    await h.advance(10_000);
+    expect(count(r1.calls, 'fence'), 'fenced while its intent could not be recorded').toBe(before);
+    expect(r1.writable).toBe(true);
+    const kinds = h.daemon.status().alerts.map((a) => a.kind);
+    expect(kinds).toContain('state-unwritable');
+    expect(await h.daemon.registry.metrics()).toMatch(/^switchyard_state_unwritable 1$/m);
+    // The disk is freed: the intent is saved, then the fence runs, once.
+    store.full = false;
+    await h.advance(3_000);
+    expect(count(r1.calls, 'fence')).toBe(before + 1);
+    expect(r1.writable).toBe(false);
+    const journal = store.peek()?.journal ?? [];
+    const phases = journal.filter((e) => e.action === 'fence' && e.target === 'r1').map((e) => e.phase);
+    expect(phases).toEqual(['intent', 'done']);
+    expect(h.daemon.status().alerts.map((a) => a.kind)).not.toContain('state-unwritable');
+  });
+
+  it('the main is lost on a full disk: no promotion (and no fence of the old main) until a save succeeds, then one', async () => {
+    const store = new FullDiskStore();
+    h = await startHarness({ store });
+    await h.advance(5_000);
+    store.full = true;
+    for (const id of ['r1.gateway.gw1', 'r1.keyManager.km1']) h.answers.set(id, DOWN);
+    h.db.r1!.reachable = false;
+    await h.advance(20_000); // far past failAfter (3 s) + promoteAfter (5 s)
+    expect(h.db.r2!.calls).toEqual([]);
+    expect(h.db.r1!.calls).toEqual([]);
+    expect(h.db.r2!.role).toBe('replica');
+    expect(store.peek()?.engine.main).toBe('r1');
+    expect(h.weights('manage.example.com')).toEqual({ r1: 100, r2: 0 });
+    expect(h.daemon.status().alerts.map((a) => a.kind)).toContain('state-unwritable');
+    store.full = false;
+    await h.advance(5_000);
+    expect(count(h.db.r2!.calls, 'promote')).toBe(1);
+    expect(store.peek()?.engine.main).toBe('r2');
+    expect(store.peek()?.engine.epoch).toBe(1);
+    expect(h.weights('manage.example.com')).toEqual({ r1: 0, r2: 100 });
+  });
+});
+
 describe('8.3 state that contradicts the configuration is refused', () => {
   const refused = async (engine: Partial<PersistedState['engine']>, field: RegExp) => {
     const dns = new MemoryDnsProvider(liveSets(AFTER_FAILOVER));

@@ -114,6 +114,37 @@ describe('8.1 a restart moves nothing on unknown evidence', () => {
   });
 });
 
+describe('8.1 live DNS adopted at start never outranks the saved exclusions', () => {
+  it('records the state never wrote: a demoted old main Route 53 still serves stays out of auth and management', async () => {
+    // The state knows r1 is the demoted old main but has no weights for auth and management (a
+    // record added since, or weights pruned); live DNS still shows them on r1.
+    const live = {
+      ...AFTER_FAILOVER,
+      'auth.r1.example.com': { r1: 100, r2: 0 },
+      'auth.r3.example.com': { r1: 100, r2: 0 },
+      'manage.example.com': { r1: 100, r2: 0 },
+    };
+    const demoted = { r1: { reason: 'old-main' as const, since: 0, epoch: 1, fenced: true, detail: 'test' } };
+    const state = stateAfterFailover({ demoted });
+    for (const key of ['auth.r1.example.com/A', 'auth.r3.example.com/A', 'manage.example.com/A'])
+      delete state.engine.weights[key];
+    const dns = new MemoryDnsProvider(liveSets(live));
+    h = await startHarness({ state, dns, start: false });
+    afterFailoverWorld(h);
+    await h.daemon.start();
+    await h.advance(900); // every component still unknown
+    for (const name of ['auth.r1.example.com', 'auth.r3.example.com', 'manage.example.com'])
+      expect(h.weights(name), name).toEqual({ r1: 0, r2: 100 });
+    expect(h.weights('api.r1.example.com')).toEqual({ r1: 0, r2: 100 }); // persisted: untouched
+    const saved = h.store.peek?.()?.engine.weights ?? {};
+    expect(saved['auth.r1.example.com/A']).toEqual({ r1: 0, r2: 100 });
+    // And it holds once evidence arrives (r1 healthy but still demoted).
+    await h.advance(20_000);
+    expect(h.weights('auth.r1.example.com')).toEqual({ r1: 0, r2: 100 });
+    expect(h.weights('manage.example.com')).toEqual({ r1: 0, r2: 100 });
+  });
+});
+
 /** A store whose saves fail while `full` is set, like a state directory on a full disk. */
 class FullDiskStore extends MemoryStateStore {
   full = false;

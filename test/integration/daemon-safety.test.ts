@@ -254,9 +254,14 @@ describe('8.2 intent first: no fence and no promotion while the state cannot be 
 });
 
 describe('8.3 state that contradicts the configuration is refused', () => {
-  const refused = async (engine: Partial<PersistedState['engine']>, field: RegExp) => {
+  const refused = async (
+    engine: Partial<PersistedState['engine']>,
+    field: RegExp,
+    overrides: Partial<PersistedState['overrides']> = {},
+  ) => {
     const dns = new MemoryDnsProvider(liveSets(AFTER_FAILOVER));
     const state = stateAfterFailover(engine);
+    Object.assign(state.overrides, overrides);
     const harness = await startHarness({ state, dns, start: false });
     const err = await harness.daemon.start().catch((e: unknown) => e);
     expect(isSwitchyardError(err, 'STATE_CORRUPT'), String(err)).toBe(true);
@@ -274,6 +279,12 @@ describe('8.3 state that contradicts the configuration is refused', () => {
       { promotion: { to: 'r2', from: 'r1', epoch: 7, startedAt: 0, force: false } },
       /engine\.promotion\.epoch: 7/,
     ));
+  it('overrides naming a region or record the configuration does not have', async () => {
+    await refused({}, /overrides\.drained\[0\]: "r9" is not a region/, { drained: ['r9'] });
+    await refused({}, /overrides\.routes\["nope\.example\.com"\]: no such record/, {
+      routes: { 'nope.example.com': 'r1' },
+    });
+  });
 });
 
 describe('8.7 wall-clock steps move nothing', () => {

@@ -114,6 +114,75 @@ describe('8.1 a restart moves nothing on unknown evidence', () => {
   });
 });
 
+describe('8.1 every fact that keeps a region out survives a restart', () => {
+  /** Runs a daemon on `store` and `dns` for `ms`, then stops it (one life of the process). */
+  const life = async (
+    store: MemoryStateStore,
+    dns: MemoryDnsProvider,
+    ms: number,
+    world?: (h0: Harness) => void,
+  ) => {
+    const harness = await startHarness({ store, dns, start: false });
+    world?.(harness);
+    await harness.daemon.start();
+    await harness.advance(ms);
+    return harness;
+  };
+
+  for (const [kind, fenced] of [
+    ['old-main', true],
+    ['old-main', false],
+    ['split-brain', true],
+    ['detached', true],
+  ] as const)
+    it(`a demotion (${kind}${fenced ? ', fenced' : ', not fenced'}): still there and still keeping auth away after a restart`, async () => {
+      const demoted = { r1: { reason: kind, since: 0, epoch: 1, fenced, detail: 'test' } };
+      const store = new MemoryStateStore(stateAfterFailover({ demoted }));
+      const dns = new MemoryDnsProvider(liveSets(AFTER_FAILOVER));
+      // r1's database answers as a read-only primary that replicates from nobody (not rebuilt).
+      const world = (h0: Harness) => {
+        afterFailoverWorld(h0);
+        if (!fenced) h0.db.r1!.reachable = false;
+      };
+      h = await life(store, dns, 30_000, world); // r1's key manager healthy far past recoverAfter
+      expect(h.weights('auth.r1.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(store.peek()?.engine.demoted?.r1).toMatchObject({ reason: kind, fenced });
+      await h.stop();
+      // The restart: nothing moves on no evidence, and once evidence arrives the demotion still holds.
+      const writes = dns.batches.length;
+      h = await life(store, dns, 900, world);
+      expect(dns.batches.length).toBe(writes);
+      await h.advance(30_000);
+      expect(h.weights('auth.r1.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(h.weights('auth.r3.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(h.weights('manage.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(store.peek()?.engine.demoted?.r1).toMatchObject({ reason: kind, fenced });
+      expect(h.daemon.status().alerts.map((a) => a.kind)).toContain(
+        fenced ? 'rebuild-needed' : 'old-main-unfenced',
+      );
+    });
+
+  it('a drain: still in force after a restart, the drained region kept out though healthy', async () => {
+    const store = new MemoryStateStore();
+    const dns = new MemoryDnsProvider();
+    h = await life(store, dns, 5_000);
+    await store.save({
+      ...(store.peek() as PersistedState),
+      overrides: { drained: ['r3'], frozen: false, routes: {} },
+    });
+    await h.stop();
+    h = await life(store, dns, 900);
+    await h.advance(30_000);
+    expect(h.weights('api.r3.example.com')).toEqual({ r3: 0, r1: 100, r2: 0 });
+    expect(store.peek()?.overrides.drained).toEqual(['r3']);
+    await h.stop();
+    const writes = dns.batches.length;
+    h = await life(store, dns, 30_000);
+    expect(dns.batches.length).toBe(writes);
+    expect(h.weights('api.r3.example.com')).toEqual({ r3: 0, r1: 100, r2: 0 });
+  });
+});
+
 describe('8.1 live DNS adopted at start never outranks the saved exclusions', () => {
   it('records the state never wrote: a demoted old main Route 53 still serves stays out of auth and management', async () => {
     // The state knows r1 is the demoted old main but has no weights for auth and management (a

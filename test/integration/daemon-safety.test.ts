@@ -379,6 +379,121 @@ describe('8.7 wall-clock steps move nothing', () => {
   });
 });
 
+describe('8.7 wall-clock steps change nothing but the labels', () => {
+  /**
+   * One scripted incident, run twice on the fake clock: once as is, once with the wall clock
+   * stepped back and forth by minutes to hours throughout. Hold-downs (failAfter, recoverAfter),
+   * staleness, promoteAfter, the fence retry backoff and the DNS retry backoff all run on it; every
+   * DNS write and database action must happen at the same monotonic instant in both runs.
+   */
+  const WALL_STEPS: Record<number, number> = {
+    6000: 10 * 60_000,
+    9500: -20 * 60_000,
+    13000: 3_600_000,
+    21000: -2 * 3_600_000,
+    33000: 5 * 60_000,
+    41000: -30 * 60_000,
+    52000: 45 * 60_000,
+  };
+
+  async function incident(steps: boolean) {
+    const store = new MemoryStateStore();
+    const dns = new MemoryDnsProvider();
+    const run = await startHarness({ store, dns });
+    const trace: string[] = [];
+    let last = '';
+    const r1db = run.db.r1!;
+    for (let t = 0; t <= 80_000; t += 100) {
+      if (steps && WALL_STEPS[t] !== undefined) run.clock.stepWall(WALL_STEPS[t] as number);
+      if (t === 5_000) {
+        run.answers.set('r3.gateway.gw3', DOWN); // api.r3 leaves after fall + failAfter…
+        const busy = () => new SwitchyardError('DNS_UNAVAILABLE', 'scripted outage');
+        dns.failNext(busy(), busy(), busy()); // …and its write is retried with backoff
+      }
+      if (t === 8_000) {
+        // The main is lost: api and auth leave at failAfter; r2 is promoted at promoteAfter.
+        for (const id of ['r1.gateway.gw1', 'r1.keyManager.km1']) run.answers.set(id, DOWN);
+        r1db.reachable = false;
+      }
+      if (t === 25_000) run.answers.delete('r3.gateway.gw3'); // back after recoverAfter
+      if (t === 40_000) {
+        // The old main answers writable, but its fence fails: retried with backoff.
+        run.answers.set('r1.database.apim', { ok: true, role: 'primary', writable: true });
+        for (const id of ['r1.gateway.gw1', 'r1.keyManager.km1']) run.answers.delete(id);
+      }
+      if (t === 60_000) {
+        r1db.reachable = true; // now the fence succeeds (at its next retry)
+        run.answers.delete('r1.database.apim');
+      }
+      await run.advance(100);
+      const now = JSON.stringify([
+        dns.snapshot().map((x) => [x.name, x.region, x.weight]),
+        r1db.calls,
+        run.db.r2!.calls,
+        store.peek()?.engine.main,
+        // Staleness shows here: a component whose evidence went stale is unknown (no-evidence).
+        run.daemon
+          .status()
+          .regions.map((r) => `${r.id}:${r.components.map((c) => c.status).join(',')}`)
+          .join(' '),
+        run.daemon
+          .status()
+          .alerts.map((a) => a.kind)
+          .sort(),
+      ]);
+      if (now !== last) trace.push(`${run.clock.monotonic()} ${now}`);
+      last = now;
+    }
+    const journal = store.peek()?.journal ?? [];
+    await run.stop();
+    return { trace, journal, state: store.peek() };
+  }
+
+  it('every DNS write, fence and promotion happens at the same monotonic instant with or without the steps', async () => {
+    const plain = await incident(false);
+    const stepped = await incident(true);
+    expect(stepped.trace).toEqual(plain.trace);
+    // The incident did exercise each mechanism.
+    const end = JSON.parse(plain.trace.at(-1)!.split(' ').slice(1).join(' ')) as [
+      unknown,
+      string[],
+      string[],
+      string,
+    ];
+    expect(end[2]).toContain('promote');
+    expect(end[1].filter((c) => c === 'fence').length).toBe(5); // at the promotion; 3 failures 5 s, 10 s apart; done 20 s later
+    expect(end[3]).toBe('r2');
+    expect(plain.journal.some((e) => e.action === 'fence' && e.target === 'r1' && e.phase === 'done')).toBe(
+      true,
+    );
+    expect(plain.trace.length).toBeGreaterThan(6);
+    // Persisted times are wall labels: the stepped run's journal carries the stepped wall times,
+    // entry for entry the same actions.
+    expect(stepped.journal.map((e) => [e.action, e.target, e.phase])).toEqual(
+      plain.journal.map((e) => [e.action, e.target, e.phase]),
+    );
+    expect(stepped.journal.map((e) => e.at)).not.toEqual(plain.journal.map((e) => e.at));
+  });
+
+  it('persisted wall labels from another wall clock are only labels at start: a pending promotion resumes at once', async () => {
+    for (const startedAt of [Date.UTC(2030, 0, 1), Date.UTC(2001, 0, 1)]) {
+      const state = stateAfterFailover({
+        main: 'r1',
+        epoch: 1,
+        promotion: { to: 'r2', from: 'r1', epoch: 1, startedAt, force: false },
+      });
+      state.engine.out = { r1: ['api', 'auth'] };
+      const harness = await startHarness({ state, start: false });
+      harness.db.r1!.reachable = false;
+      await harness.daemon.start();
+      await harness.advance(3_000);
+      expect(harness.db.r2!.calls, new Date(startedAt).toISOString()).toContain('promote');
+      expect(harness.store.peek?.()?.engine.main).toBe('r2');
+      await harness.stop();
+    }
+  });
+});
+
 describe('8.12 a writable database outside the main is fenced on the first probe that sees it', () => {
   it('the old main comes back writable: fenced before its second probe', async () => {
     const demoted = {

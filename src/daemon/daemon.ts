@@ -116,7 +116,11 @@ export class Daemon {
     this.metrics = createCoreMetrics(
       this.registry,
       { topology: this.topology, targets: list },
-      { clock: this.clock, probeHistograms: config.metrics.probeHistograms },
+      {
+        clock: this.clock,
+        probeHistograms: config.metrics.probeHistograms,
+        ...(opts.processMetrics === false ? { defaultMetrics: false } : {}),
+      },
     );
     this.dbMetrics = createDatabaseMetrics(this.registry);
     registerCoordinationMetrics(this.registry, () => this.ports.coordination.status());
@@ -296,6 +300,7 @@ export class Daemon {
       beforeFirstRun: () => this.recoverJournal(),
       reloadOnNewTerm: this.opts.config.state.store === 'etcd',
       ...(this.opts.config.state.store === 'etcd' ? { beginTerm: () => this.beginTerm(keeper) } : {}),
+      ...(this.opts.engine ? { decide: this.opts.engine } : {}),
       onError: (e, m) => this.countError(e, m),
       onStateSaved: (ok, err) => this.stateSaved(ok, err),
       extraAlerts: () => this.daemonAlerts(),

@@ -244,6 +244,7 @@ export class Daemon {
       random: this.ports.random,
       persisted: loaded !== null && check.warnings.length === 0,
       fence: () => this.ports.coordination.fencingToken(),
+      mayAct: () => this.ports.coordination.canAct(),
       ...(config.state.store === 'etcd' ? { actor: `director:${config.director.id}` } : {}),
       check: (s) => {
         const c = checkState(s, this.topology);

@@ -67,11 +67,16 @@ interface Life {
   clock: SimClock;
   daemon: Daemon;
   coordination: Coordination;
+  /** The coordination before any mutant wrapped it. */
+  real: Coordination;
   client?: MemoryCoordClient;
   dead: boolean;
   /** The last decision taken and what it rested on. */
   last?: { input: DecideInput; plan: Plan; evidence: Evidence };
 }
+
+/** The pseudo-disk under which the etcd state key's saves (by any instance) are logged. */
+export const ETCD_STATE = 'etcd:state';
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
@@ -111,6 +116,7 @@ export class SimInstance implements InstanceObservation {
   readonly holds: HoldRecord[] = [];
   readonly panics: { from: number; to?: number }[] = [];
   readonly promotions: PromotionRecord[] = [];
+  readonly leads: { at: number; epoch: number }[] = [];
   readonly stats = {
     decisions: 0,
     saveFailures: 0,
@@ -172,7 +178,7 @@ export class SimInstance implements InstanceObservation {
       name: this.name,
     });
     const etcd = this.config.state.etcd;
-    const coordination: Coordination =
+    const real: Coordination =
       client && etcd
         ? new EtcdCoordination({
             coord: client,
@@ -186,10 +192,18 @@ export class SimInstance implements InstanceObservation {
             regions: Object.keys(this.config.regions),
           })
         : new StandaloneCoordination({ id: this.name, region: this.home });
+    const coordination = (this.opts.mutants ?? []).reduce((c, m) => m.coordination?.(c, clock) ?? c, real);
     const inner: StateStore = client
       ? new EtcdStateStore({ coord: client, prefix: SIM_ETCD_PREFIX })
       : ports.stateStore;
-    const life: Partial<Life> = { owner, clock, coordination, dead: false, ...(client ? { client } : {}) };
+    const life: Partial<Life> = {
+      owner,
+      clock,
+      coordination,
+      real,
+      dead: false,
+      ...(client ? { client } : {}),
+    };
     const options: DaemonOptions = {
       config: this.config,
       logger: pino({ level: 'silent' }),
@@ -301,8 +315,9 @@ export class SimInstance implements InstanceObservation {
     const plan = this.decide(input);
     const c = life.coordination;
     let views: HealthView[] = [input.health];
-    if (c instanceof EtcdCoordination) {
-      const last = c.lastCombine();
+    const etcdCoordination = life.coordination instanceof EtcdCoordination ? life.coordination : life.real;
+    if (etcdCoordination instanceof EtcdCoordination) {
+      const last = etcdCoordination.lastCombine();
       if (last) {
         const counted = new Set(last.result.counted);
         views = last.views.filter((v) => counted.has(v.observer.id)).map((v) => v.view);
@@ -413,7 +428,10 @@ export class SimInstance implements InstanceObservation {
   }
 
   private noteJournal(j: JournalEntry, life: Life): void {
-    if (j.action === 'lead') this.trace.add(this.kernel.now, 'lead', `${this.name} ${j.detail}`);
+    if (j.action === 'lead') {
+      this.leads.push({ at: this.kernel.now, epoch: j.epoch });
+      this.trace.add(this.kernel.now, 'lead', `${this.name} ${j.detail}`);
+    }
     if (j.action === 'fence' && j.phase !== 'intent') {
       if (j.phase === 'done') this.stats.fences++;
       this.trace.add(

@@ -2,7 +2,7 @@ import { MemoryCoordCluster } from '../coord/memory.js';
 import { SwitchyardError } from '../util/errors.js';
 import { DEFAULT_LAYOUT, SIM_LEASE_TTL_MS, type SimLayout, simConfig } from './config.js';
 import { FaultEngine, type InstanceControl } from './faults.js';
-import { type CrashPoint, SimInstance } from './harness.js';
+import { type CrashPoint, ETCD_STATE, SimInstance } from './harness.js';
 import { type Bounds, computeBounds } from './invariants/bounds.js';
 import { invariantsFor } from './invariants/index.js';
 import { GroundTruth } from './invariants/truth.js';
@@ -14,6 +14,7 @@ import { draw, SimRandom } from './random.js';
 import { guardRealTime } from './real-time-guard.js';
 import { scenario as findScenario, type Scenario } from './scenarios.js';
 import { Trace, type TraceLine } from './trace.js';
+import { SimDisk } from './world/state-store.js';
 import { World } from './world/world.js';
 
 export interface SimOptions {
@@ -117,6 +118,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
   const world = new World(kernel, random, config, trace);
   // Several instances: the etcd twin, on true virtual time (leases expire in world time).
   const etcd = instances > 1 ? new MemoryCoordCluster({ clock: kernel.worldClock }) : undefined;
+  if (etcd) world.disks.set(ETCD_STATE, new SimDisk(ETCD_STATE));
   const insts = Array.from(
     { length: instances },
     (_, i) =>

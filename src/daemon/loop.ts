@@ -43,6 +43,8 @@ export interface LoopDeps {
    * so that no two leaders ever act in the same epoch (several instances).
    */
   beginTerm?: () => Promise<void>;
+  /** The engine (default `decide`; the simulator wraps it to record each decision's evidence). */
+  decide?: (input: DecideInput) => Plan;
   /** A cycle failed (logged and counted by the caller). */
   onError(err: unknown, message: string): void;
   /** The state could (not) be saved: raise or clear the state-unwritable alert. */
@@ -213,7 +215,7 @@ export class DirectorLoop {
         }
       }
       const input = this.input();
-      const plan = decide(input);
+      const plan = (this.deps.decide ?? decide)(input);
       this.last = plan;
       this.panic = plan.panic;
       // The plan stands until a threshold passes, unless it left work to retry.
@@ -239,7 +241,10 @@ export class DirectorLoop {
         if (isSwitchyardError(e, 'STATE_UNWRITABLE')) this.deps.onStateSaved(false, e);
         // Someone else wrote the state (an operator through another instance, or a leader that
         // replaced this one): take what is there; the next cycle decides on it.
-        if (isSwitchyardError(e, 'STATE_CONFLICT')) await this.deps.keeper.reload().catch(() => undefined);
+        if (isSwitchyardError(e, 'STATE_CONFLICT'))
+          await this.deps.keeper
+            .reload()
+            .catch((r: unknown) => this.deps.onError(r, 'could not reload the state after a conflict'));
         throw e;
       }
       return plan;

@@ -1,10 +1,9 @@
 /**
  * Simulator speed and the probe-loss soak.
  *
- * 1. Speed: simulated seconds per wall second (and per CPU second) for one director instance —
- *    the round-1 harness (real ProbeScheduler, HealthTracker, decide, DnsReconciler over the real
- *    Route 53 provider) in the simulated world with random faults, every invariant checked after
- *    every event. Three instances need round 2 (the daemon composition and the coordination twin).
+ * 1. Speed: simulated seconds per wall second (and per CPU second) for one and for three director
+ *    instances — the real Daemon each (src/sim/harness.ts), three on the etcd twin — in the
+ *    simulated world with random faults, every invariant checked after every event.
  * 2. What one decision tick costs: decide() + HealthTracker.view() on the simulated layout, the
  *    floor of the simulator's cost (the daemon decides every second).
  * 3. Soak: 10⁶ simulated seconds at 10 % probe loss on every path and no real outage: false
@@ -15,8 +14,9 @@
  * the whole day without meeting a known, unfixed bug (src/sim/known-bugs.ts), which would end
  * them early.
  *
- *   npx tsx bench/sim-speed.ts [--seed-list 1,5,6] [--hours 24] [--intensity 0.3]
- *                              [--soak-seconds 1000000] [--skip-soak]
+ *   npx tsx bench/sim-speed.ts [--seed-list 1,5,6] [--hours 24] [--hours3 1] [--intensity 0.3]
+ *                              [--instances 1,3] [--soak-seconds 1000000] [--soak-instances 1]
+ *                              [--skip-soak] [--skip-speed]
  */
 import { cpus } from 'node:os';
 import { decide } from '../src/decide/decide.js';
@@ -82,21 +82,24 @@ async function main() {
   const soakSeconds = arg('soak-seconds', 1_000_000);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}`);
 
-  // 1. Speed.
-  const runs = [];
-  for (const seed of seeds) {
-    const r = await timed(() =>
-      runSimulation({ seed, durationMs: hours * 3_600_000, intensity, skipKnownBugs: true }),
-    );
-    runs.push(r);
-    const reached = r.report.reachedMs / 3_600_000;
+  // 1. Speed, per instance count.
+  for (const instances of flag('skip-speed') ? [] : list('instances', [1, 3])) {
+    const runs = [];
+    const h = instances === 1 ? hours : arg('hours3', 1);
+    for (const seed of seeds) {
+      const r = await timed(() =>
+        runSimulation({ seed, instances, durationMs: h * 3_600_000, intensity, skipKnownBugs: true }),
+      );
+      runs.push(r);
+      const reached = r.report.reachedMs / 3_600_000;
+      console.log(
+        `speed ${instances} instance(s), seed ${seed} (intensity ${intensity}, ${Object.values(r.report.faults).reduce((a, b) => a + b, 0)} faults): ${reached.toFixed(1)} h virtual in ${(r.wallMs / 1000).toFixed(1)} s wall / ${(r.cpuMs / 1000).toFixed(1)} s CPU → ${n0(r.perWall)} sim-s per wall-s, ${n0(r.perCpu)} per CPU-s; ${n0(r.report.events)} events (${((r.wallMs * 1000) / r.report.events).toFixed(1)} µs each), ${n0(r.report.stats.decisions)} decisions, ${n0(r.report.checks)} invariant checks, ${r.report.ok ? (r.report.knownHits.length ? `stopped at known bug ${r.report.knownHits[0]?.invariant}` : 'ok') : `VIOLATED ${r.report.violation?.invariant}`}`,
+      );
+    }
     console.log(
-      `speed seed ${seed} (intensity ${intensity}, ${Object.values(r.report.faults).reduce((a, b) => a + b, 0)} faults): ${reached.toFixed(1)} h virtual in ${(r.wallMs / 1000).toFixed(1)} s wall / ${(r.cpuMs / 1000).toFixed(1)} s CPU → ${n0(r.perWall)} sim-s per wall-s, ${n0(r.perCpu)} per CPU-s; ${n0(r.report.events)} events (${((r.wallMs * 1000) / r.report.events).toFixed(1)} µs each), ${n0(r.report.checks)} invariant checks, ${r.report.ok ? (r.report.knownHits.length ? `stopped at known bug ${r.report.knownHits[0]?.invariant}` : 'ok') : `VIOLATED ${r.report.violation?.invariant}`}`,
+      `speed, ${instances} instance(s): median ${n0(median(runs.map((r) => r.perWall)))} sim-s per wall-s, ${n0(median(runs.map((r) => r.perCpu)))} per CPU-s`,
     );
   }
-  console.log(
-    `speed, one instance: median ${n0(median(runs.map((r) => r.perWall)))} sim-s per wall-s, ${n0(median(runs.map((r) => r.perCpu)))} per CPU-s`,
-  );
 
   // 2. One decision tick.
   const config = simConfig();
@@ -150,8 +153,14 @@ async function main() {
 
   if (flag('skip-soak')) return;
   // 3. Soak: 10 % loss, no outage.
+  const soakInstances = arg('soak-instances', 1);
   const soak = await timed(() =>
-    runSimulation({ seed: 1, scenario: 'probe-loss', durationMs: soakSeconds * 1_000 }),
+    runSimulation({
+      seed: 1,
+      scenario: 'probe-loss',
+      instances: soakInstances,
+      durationMs: soakSeconds * 1_000,
+    }),
   );
   const p = 1 - 0.1;
   const probe = 5;
@@ -165,7 +174,7 @@ async function main() {
   const episodes = (x: number) => (soakSeconds / probe) * perProbe * x * singleCheckComponents;
   const r = soak.report;
   console.log(
-    `soak: ${n0(soakSeconds)} sim-s at 10 % probe loss in ${(soak.wallMs / 1000).toFixed(0)} s wall (${n0(soak.perWall)} sim-s per wall-s): ${r.ok ? 'every invariant held' : `VIOLATED ${r.violation?.invariant}: ${r.violation?.message}`}; promotions planned ${r.stats.wouldPromote}, done ${r.stats.promotions}; decisions that moved a record ${r.stats.moves}; DNS changes ${r.stats.dnsChanges}; the configuration allows ≈ ${episodes(lo).toFixed(1)}–${episodes(hi).toFixed(1)} false outs, i.e. ${(2 * episodes(lo)).toFixed(0)}–${(2 * episodes(hi)).toFixed(0)} DNS changes (each out and its return)`,
+    `soak (${soakInstances} instance(s)): ${n0(soakSeconds)} sim-s at 10 % probe loss in ${(soak.wallMs / 1000).toFixed(0)} s wall (${n0(soak.perWall)} sim-s per wall-s): ${r.ok ? 'every invariant held' : `VIOLATED ${r.violation?.invariant}: ${r.violation?.message}`}; promotions planned ${r.stats.wouldPromote}, done ${r.stats.promotions}; decisions that moved a record ${r.stats.moves}; DNS changes ${r.stats.dnsChanges}; the configuration allows ≈ ${episodes(lo).toFixed(1)}–${episodes(hi).toFixed(1)} false outs, i.e. ${(2 * episodes(lo)).toFixed(0)}–${(2 * episodes(hi)).toFixed(0)} DNS changes (each out and its return)`,
   );
 }
 

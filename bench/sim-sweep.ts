@@ -4,6 +4,7 @@
  * simulator bug): each failure is printed with its seed and the command that replays it.
  *
  *   npx tsx bench/sim-sweep.ts [--from 1] [--count 40] [--hours 24] [--scenario random|swarm] [--intensity 1]
+ *                              [--instances 1]   (1–5; several run on the etcd twin with the round-2 faults)
  */
 import { replayCommand } from '../src/sim/report.js';
 import { runSimulation } from '../src/sim/run.js';
@@ -20,6 +21,7 @@ const count = Number(arg('count', '40'));
 const hours = Number(arg('hours', '24'));
 const scenario = arg('scenario', 'random');
 const intensity = Number(arg('intensity', '1'));
+const instances = Number(arg('instances', '1'));
 
 const known: Record<string, number> = {};
 const failures: string[] = [];
@@ -32,6 +34,7 @@ for (let seed = from; seed < from + count; seed++) {
   const r = await runSimulation({
     seed,
     scenario,
+    instances,
     durationMs: hours * 3_600_000,
     intensity,
     skipKnownBugs: true,
@@ -52,7 +55,7 @@ for (let seed = from; seed < from + count; seed++) {
 }
 const wall = (performance.now() - t0) / 1000;
 console.log(
-  `\n${count} seeds (${scenario}, intensity ${intensity}, up to ${hours} h): ${full} held every invariant for the whole run; known bugs: ${JSON.stringify(known)}; failures: ${failures.length}`,
+  `\n${count} seeds (${scenario}, ${instances} instance(s), intensity ${intensity}, up to ${hours} h): ${full} held every invariant for the whole run; known bugs: ${JSON.stringify(known)}; failures: ${failures.length}`,
 );
 console.log(
   `${(virtualMs / 3_600_000).toFixed(0)} virtual hours, ${events.toLocaleString('en-US')} events, ${checks.toLocaleString('en-US')} invariant checks, in ${wall.toFixed(0)} s`,

@@ -47,15 +47,16 @@ export async function runSimCommand(opts: SimCommandOptions, io: Streams): Promi
   const durationMs = opts.duration === undefined ? undefined : parseDuration(opts.duration);
   if (opts.duration !== undefined && (durationMs === undefined || durationMs <= 0))
     return usage(`--duration must be a duration such as 90s, 30m, 6h or 1d, not "${opts.duration}"`);
-  const instances = Number(opts.instances ?? '1');
-  if (!Number.isInteger(instances) || instances < 1 || instances > 5) return usage('--instances must be 1–5');
   const scenario = opts.scenario ?? 'random';
   const sc = SCENARIOS.find((s) => s.name === scenario);
   if (!sc) return usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
-  if (sc.round > 1)
-    return usage(`scenario "${scenario}" needs the round-2 simulator (the daemon and the coordination twin)`);
-  if (instances > 1)
-    return usage('several instances need the coordination twin (round 2); this build simulates one');
+  // Default: what the scenario says (3 for the multi-instance ones), else one.
+  const instances = Number(opts.instances ?? String(sc.layout?.instances ?? 1));
+  if (!Number.isInteger(instances) || instances < 1 || instances > 5) return usage('--instances must be 1–5');
+  if (sc.minInstances !== undefined && instances < sc.minInstances)
+    return usage(
+      `scenario "${scenario}" needs at least ${sc.minInstances} instances (several observers on etcd)`,
+    );
   const intensity = Number(opts.intensity ?? '1');
   if (!(intensity >= 0)) return usage('--intensity must be a number ≥ 0');
   const mutants = opts.mutant ?? [];

@@ -140,6 +140,7 @@ export class EtcdCoordination implements Coordination {
   private generation = 0;
   private terms = 0;
   private last: QuorumResult | undefined;
+  private lastViews: ObserverView[] = [];
   private stopped = false;
 
   constructor(private readonly opts: EtcdCoordinationOptions) {
@@ -246,7 +247,8 @@ export class EtcdCoordination implements Coordination {
       view: own,
     };
     const others = this.reader.views().filter((v) => v.observer.id !== this.opts.id);
-    this.last = combineViews([self, ...others], {
+    this.lastViews = [self, ...others];
+    this.last = combineViews(this.lastViews, {
       now,
       staleAfterMs: this.opts.staleAfterMs,
       // An observer's view is republished every TTL/3; one not heard from for a TTL is gone.
@@ -260,6 +262,11 @@ export class EtcdCoordination implements Coordination {
 
   observed(): void {
     this.publisher?.publishNow();
+  }
+
+  /** The views the last combine() counted and its result (the simulator's evidence of a decision). */
+  lastCombine(): { views: readonly ObserverView[]; result: QuorumResult } | undefined {
+    return this.last ? { views: this.lastViews, result: this.last } : undefined;
   }
 
   onChange(listener: (what: CoordinationChange) => void): () => void {

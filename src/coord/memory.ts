@@ -47,6 +47,12 @@ export interface MemoryCoordClusterOptions {
 
 export interface MemoryClientOptions {
   callTimeoutMs?: number;
+  /**
+   * The client process's own clock (default the cluster's): its call deadlines, request latency
+   * and watch deliveries run on it, so a paused or crashed process (the simulator's) receives
+   * nothing meanwhile. Leases still expire on the cluster's clock.
+   */
+  clock?: Clock;
   /** A label for reasons and debugging. */
   name?: string;
 }
@@ -345,10 +351,13 @@ export class MemoryCoordClient implements CoordPort {
   private responseMs = 0;
   private watchDelayMs = 0;
   private closed = false;
+  /** Watch events are delivered by a timer on the client's own clock, not a microtask. */
+  private readonly ownClock: boolean;
 
   constructor(cluster: MemoryCoordCluster, opts: MemoryClientOptions) {
     this.cluster = cluster;
-    this.clock = cluster.clock;
+    this.clock = opts.clock ?? cluster.clock;
+    this.ownClock = opts.clock !== undefined && opts.clock !== cluster.clock;
     this.callTimeoutMs = opts.callTimeoutMs ?? 2_000;
     this.name = opts.name ?? 'client';
   }
@@ -527,7 +536,7 @@ export class MemoryCoordClient implements CoordPort {
       w.pumpQueued = false;
       this.pumpWatch(w);
     };
-    if (wait > 0) w.pump = this.clock.setTimeout(run, wait);
+    if (wait > 0 || this.ownClock) w.pump = this.clock.setTimeout(run, Math.max(0, wait));
     else {
       w.pumpQueued = true;
       queueMicrotask(run);

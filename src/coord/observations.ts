@@ -394,10 +394,22 @@ export class ObservationReader {
     return [...this.byId.values()].sort((a, b) => (a.observer.id < b.observer.id ? -1 : 1));
   }
 
-  /** The same, converted into this process's monotonic frame for the quorum. */
+  /**
+   * The same, converted into this process's monotonic frame for the quorum. A received document's
+   * view depends only on it and its arrival, so each is converted once (every decision reads them).
+   */
   views(): ObserverView[] {
-    return observerViews(this.observations());
+    return this.observations().map((r) => {
+      let v = this.converted.get(r);
+      if (!v) {
+        v = observerViews([r])[0] as ObserverView;
+        this.converted.set(r, v);
+      }
+      return v;
+    });
   }
+
+  private readonly converted = new WeakMap<ReceivedObservation, ObserverView>();
 
   private resync(): void {
     if (this.stopped) return;

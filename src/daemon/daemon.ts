@@ -117,7 +117,11 @@ export class Daemon {
     this.metrics = createCoreMetrics(
       this.registry,
       { topology: this.topology, targets: list },
-      { clock: this.clock, probeHistograms: config.metrics.probeHistograms },
+      {
+        clock: this.clock,
+        probeHistograms: config.metrics.probeHistograms,
+        ...(opts.processMetrics === false ? { defaultMetrics: false } : {}),
+      },
     );
     this.dbMetrics = createDatabaseMetrics(this.registry);
     registerCoordinationMetrics(this.registry, () => this.ports.coordination.status());
@@ -241,6 +245,7 @@ export class Daemon {
       random: this.ports.random,
       persisted: loaded !== null && check.warnings.length === 0,
       fence: () => this.ports.coordination.fencingToken(),
+      mayAct: () => this.ports.coordination.canAct(),
       ...(config.state.store === 'etcd' ? { actor: `director:${config.director.id}` } : {}),
       check: (s) => {
         const c = checkState(s, this.topology);
@@ -297,6 +302,7 @@ export class Daemon {
       beforeFirstRun: () => this.recoverJournal(),
       reloadOnNewTerm: this.opts.config.state.store === 'etcd',
       ...(this.opts.config.state.store === 'etcd' ? { beginTerm: () => this.beginTerm(keeper) } : {}),
+      ...(this.opts.engine ? { decide: this.opts.engine } : {}),
       onError: (e, m) => this.countError(e, m),
       onStateSaved: (ok, err) => this.stateSaved(ok, err),
       extraAlerts: () => this.daemonAlerts(),

@@ -43,6 +43,8 @@ export interface LoopDeps {
    * so that no two leaders ever act in the same epoch (several instances).
    */
   beginTerm?: () => Promise<void>;
+  /** The engine (default `decide`; the simulator wraps it to record each decision's evidence). */
+  decide?: (input: DecideInput) => Plan;
   /** A cycle failed (logged and counted by the caller). */
   onError(err: unknown, message: string): void;
   /** The state could (not) be saved: raise or clear the state-unwritable alert. */
@@ -213,7 +215,7 @@ export class DirectorLoop {
         }
       }
       const input = this.input();
-      const plan = decide(input);
+      const plan = (this.deps.decide ?? decide)(input);
       this.last = plan;
       this.panic = plan.panic;
       // The plan stands until a threshold passes, unless it left work to retry.

@@ -30,12 +30,15 @@ export class PlanExecutor {
     const { keeper, actuator } = this.deps;
     if (!this.deps.canAct()) return 'not-acting';
     const staged = stageWeights(plan, keeper.current.engine.weights);
-    await keeper.update((d) => {
-      d.engine.out = plan.next.out;
-      if (plan.next.demoted) d.engine.demoted = plan.next.demoted;
-      else delete d.engine.demoted;
-      d.engine.weights = staged.now;
-    });
+    await keeper.update(
+      (d) => {
+        d.engine.out = plan.next.out;
+        if (plan.next.demoted) d.engine.demoted = plan.next.demoted;
+        else delete d.engine.demoted;
+        d.engine.weights = staged.now;
+      },
+      { asLeader: true },
+    );
 
     for (const a of plan.actions) {
       if (a.type !== 'fence') continue;
@@ -47,9 +50,12 @@ export class PlanExecutor {
     if (!this.deps.canAct()) return 'partial';
     if (!(await actuator.promote(promote))) return 'partial';
     const after: DesiredWeights = staged.afterPromotion;
-    await keeper.update((d) => {
-      d.engine.weights = { ...d.engine.weights, ...after };
-    });
+    await keeper.update(
+      (d) => {
+        d.engine.weights = { ...d.engine.weights, ...after };
+      },
+      { asLeader: true },
+    );
     return 'applied';
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config, DatabaseConfig } from '../config/schema.js';
 import type { Coordination } from '../coord/coordination.js';
 import type { Promoter } from '../database/types.js';
+import type { DecideInput, Plan } from '../decide/types.js';
 import type { DnsProvider } from '../dns/types.js';
 import type { HealthTarget } from '../health/targets.js';
 import type { DatabaseProbeResult, Probe, ProbeResult } from '../probe/types.js';
@@ -62,4 +63,8 @@ export interface DaemonSettings {
   listen?: string;
   /** Overrides admin.listen (tests use port 0). */
   adminListen?: string;
+  /** The engine (default `decide`): the simulator wraps it to record what each decision rested on. */
+  engine?: (input: DecideInput) => Plan;
+  /** Node.js process metrics (default true; off where many daemons share one process: the simulator). */
+  processMetrics?: boolean;
 }

@@ -9,7 +9,7 @@ import type {
   StateStore,
 } from '../state/types.js';
 import type { Clock } from '../util/clock.js';
-import { isSwitchyardError } from '../util/errors.js';
+import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import { type Random, randomId, systemRandom } from '../util/random.js';
 
 export type CommitListener = (state: Readonly<PersistedState>) => void;
@@ -48,6 +48,12 @@ export class StateKeeper {
       check?: (loaded: PersistedState) => PersistedState;
       /** This instance's id, recorded as `by` on the journal entries of its own actions. */
       actor?: string;
+      /**
+       * Whether this instance may act now (it leads, its lease valid on its own clock). Checked
+       * before every leader write (`asLeader`, every journal entry): a leader deposed in the middle
+       * of an action must not record — nor, by a retry on the new leader's state, impose — its step.
+       */
+      mayAct?: () => boolean;
     } = {},
   ) {
     this.state = structuredClone(initial);
@@ -56,9 +62,11 @@ export class StateKeeper {
     this.fence = opts.fence ?? (() => null);
     this.check = opts.check ?? ((s) => s);
     this.actor = opts.actor;
+    this.mayAct = opts.mayAct ?? (() => true);
   }
 
   private readonly actor: string | undefined;
+  private readonly mayAct: () => boolean;
 
   /**
    * Loads the state again from the store and makes it current: a new leader before it acts, a
@@ -98,11 +106,21 @@ export class StateKeeper {
    * Applies `change` to a copy, saves it, then makes it current. A save lost to another writer
    * (STATE_CONFLICT) is, on an instance that does not lead, retried on the state as it now is:
    * an operator's override is a small change worth re-applying. The leader never re-applies: its
-   * change came from a decision on the state it had, so it reloads and decides again.
+   * change came from a decision on the state it had, so it reloads and decides again. A leader's
+   * write (`asLeader`: a plan's state, an action's journal) is refused (STATE_FENCED) unless this
+   * instance may act at the moment it is saved.
    */
-  update(change: (draft: PersistedState) => void): Promise<PersistedState> {
+  update(
+    change: (draft: PersistedState) => void,
+    opts: { asLeader?: boolean } = {},
+  ): Promise<PersistedState> {
     const next = this.chain.then(async () => {
       for (let attempt = 1; ; attempt++) {
+        if (opts.asLeader && !this.mayAct())
+          throw new SwitchyardError(
+            'STATE_FENCED',
+            'this instance no longer leads: the write of its action is refused (the new leader resumes or abandons it)',
+          );
         const draft = structuredClone(this.state);
         change(draft);
         if (this.saved && JSON.stringify(draft) === JSON.stringify(this.state)) return this.state;
@@ -174,10 +192,13 @@ export class StateKeeper {
       detail,
       ...(this.actor ? { by: this.actor } : {}),
     };
-    await this.update((d) => {
-      Object.assign(d, appendJournal(d, entry));
-      change?.(d);
-    });
+    await this.update(
+      (d) => {
+        Object.assign(d, appendJournal(d, entry));
+        change?.(d);
+      },
+      { asLeader: true },
+    );
     return id;
   }
 }

@@ -228,7 +228,7 @@ const SCRIPT = String.raw`
     var cell = el('td', { class: 'w' }, [configured]);
     if (r.isMain) cell.appendChild(el('span', {}, [' ', badge('up', 'MAIN')]));
     if (r.currentRole && r.currentRole !== configured) {
-      var bad = /fenced|split|rebuild/i.test(r.currentRole);
+      var bad = /fenced|split|detached|rebuild/i.test(r.currentRole);
       cell.appendChild(el('div', { class: 'small', 'data-current-role': r.currentRole }, ['now ', badge(bad ? 'down' : 'changing', r.currentRole)]));
     }
     if (r.drained) cell.appendChild(el('div', {}, [badge('changing', 'drained')]));

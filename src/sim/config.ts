@@ -38,6 +38,17 @@ export const DEFAULT_LAYOUT: SimLayout = {
 };
 
 export const SIM_ZONE_ID = 'ZSIMULATED';
+/** The coordination store's lease TTL (state.etcd.leaseTtl) and call deadline in the simulation. */
+export const SIM_LEASE_TTL_MS = 10_000;
+export const SIM_ETCD_CALL_TIMEOUT_MS = 2_000;
+export const SIM_ETCD_PREFIX = '/switchyard/';
+
+/** Who one instance is: its id, its region, and its state store (several instances: etcd). */
+export interface SimIdentity {
+  id: string;
+  region: string;
+  store: 'file' | 'etcd';
+}
 export const SIM_DATABASES = ['apim', 'shared'] as const;
 
 /**
@@ -45,7 +56,7 @@ export const SIM_DATABASES = ['apim', 'shared'] as const;
  * r1 (minHealthy 1, so one check failing is not an outage), Route 53 as the DNS provider, and
  * two PostgreSQL databases in each core region. Validated like any configuration file.
  */
-export function simConfig(layout: Partial<SimLayout> = {}): Config {
+export function simConfig(layout: Partial<SimLayout> = {}, who?: SimIdentity): Config {
   const l = { ...DEFAULT_LAYOUT, ...layout, timing: { ...DEFAULT_LAYOUT.timing, ...layout.timing } };
   const check = (name: string, host: string) => ({ name, http: { url: `http://${host}/health` } });
   const dbs = (region: string) =>
@@ -64,8 +75,19 @@ export function simConfig(layout: Partial<SimLayout> = {}): Config {
     );
   const ip = (n: number) => ({ values: [`192.0.2.${n}`] });
   const raw = {
-    director: { id: 'sim', observers: l.instances },
-    state: { store: 'file', path: '/sim/state.json' },
+    director: { id: who?.id ?? 'sim', observers: l.instances, ...(who ? { region: who.region } : {}) },
+    state:
+      who?.store === 'etcd'
+        ? {
+            store: 'etcd',
+            etcd: {
+              endpoints: ['http://etcd.sim:2379'],
+              prefix: SIM_ETCD_PREFIX,
+              leaseTtl: `${SIM_LEASE_TTL_MS}ms`,
+              callTimeout: `${SIM_ETCD_CALL_TIMEOUT_MS}ms`,
+            },
+          }
+        : { store: 'file', path: '/sim/state.json' },
     dns: {
       provider: 'route53',
       route53: { hostedZoneId: SIM_ZONE_ID, pollInterval: '2s', syncTimeout: '2m', maxRequestsPerSecond: 5 },

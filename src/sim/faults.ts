@@ -1,3 +1,4 @@
+import type { MemoryCoordClient, MemoryCoordCluster } from '../coord/memory.js';
 import { SwitchyardError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { Kernel } from './kernel.js';
@@ -32,6 +33,18 @@ export interface InstanceControl {
   /** Round 2: a process crash, and its restart. */
   crash?(name: string): void;
   restart?(name: string): void;
+  /** The instance that leads now (believes it may act), if any. */
+  leader?(): string | undefined;
+  /** The coordination twin (several instances), and one instance's connection to it. */
+  etcd?(): MemoryCoordCluster | undefined;
+  etcdClient?(name: string): MemoryCoordClient | undefined;
+  /** The instance's view may not reach the others until `until` (for the quorum oracle). */
+  disturb?(name: string, until?: number): void;
+  /**
+   * When the leader next passes `point` of the failover sequence it dies there (restarting `ms`
+   * later) or stops for `ms` (a pause past the lease TTL).
+   */
+  armAt?(point: string, what: 'crash' | 'pause', ms: number): void;
 }
 
 export interface FaultContext {
@@ -45,8 +58,10 @@ export interface FaultContext {
 export interface FaultKind {
   name: string;
   description: string;
-  /** 1: works against today's ports; 2: needs the daemon and the coordination twin. */
+  /** 1: since round 1; 2: since round 2 (several instances, crashes, the coordination twin). */
   round: 1 | 2;
+  /** Needs several instances on the etcd twin. */
+  etcd?: boolean;
   /** Is it a real outage (traffic may have to move)? Benign kinds must never move traffic. */
   outage: boolean;
   /** Mean time between two faults of this kind in a random schedule at intensity 1 (ms). */
@@ -493,25 +508,179 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       params: { instance: draw.pick(r, instances) },
     }),
     apply: (ctx, p) => {
-      const name = str(p, 'instance');
-      if (!ctx.instances.crash || !ctx.instances.restart)
-        throw new SwitchyardError('SIM_INVALID', 'instance-crash needs the round-2 harness');
-      ctx.instances.crash(name);
+      const name = target(ctx, p);
+      if (!name) return undefined;
+      need(ctx.instances.crash, 'instance-crash')(name);
       return () => ctx.instances.restart?.(name);
+    },
+  },
+  {
+    name: 'leader-crash',
+    description: 'the instance leading right now dies (kill -9) and restarts after a while',
+    round: 2,
+    etcd: true,
+    outage: false,
+    meanGapMs: 8 * HOUR,
+    draw: (r) => ({ durationMs: span(r, 1_000, 5 * MIN), params: { instance: 'leader' } }),
+    apply: (ctx, p) => {
+      const name = target(ctx, p);
+      if (!name) return undefined;
+      need(ctx.instances.crash, 'leader-crash')(name);
+      return () => ctx.instances.restart?.(name);
+    },
+  },
+  {
+    name: 'leader-crash-at',
+    description:
+      'the leader dies at a given step of the failover sequence (intent saved, fence sent, fence done, promote sent, promote done, management written) and restarts after restartMs',
+    round: 2,
+    etcd: true,
+    outage: false,
+    meanGapMs: 12 * HOUR,
+    draw: (r) => ({
+      durationMs: 0,
+      params: {
+        point: draw.pick(r, [
+          'intent-saved',
+          'fence-sent',
+          'fence-done',
+          'promote-sent',
+          'promote-done',
+          'management-written',
+        ]),
+        restartMs: Math.round(span(r, 1_000, 5 * MIN)),
+      },
+    }),
+    apply: (ctx, p) => {
+      need(ctx.instances.armAt, 'leader-crash-at')(str(p, 'point'), 'crash', num(p, 'restartMs'));
+      return undefined;
+    },
+  },
+  {
+    name: 'leader-pause-at',
+    description:
+      'the leader stops for pauseMs (past the lease TTL) at a given step of the failover sequence, then resumes mid-step',
+    round: 2,
+    etcd: true,
+    outage: false,
+    meanGapMs: 12 * HOUR,
+    draw: (r) => ({
+      durationMs: 0,
+      params: {
+        point: draw.pick(r, ['intent-saved', 'fence-sent', 'fence-done', 'promote-sent', 'promote-done']),
+        pauseMs: Math.round(draw.between(r, 11_000, 60_000)),
+      },
+    }),
+    apply: (ctx, p) => {
+      need(ctx.instances.armAt, 'leader-pause-at')(str(p, 'point'), 'pause', num(p, 'pauseMs'));
+      return undefined;
+    },
+  },
+  {
+    name: 'leader-pause',
+    description:
+      'the leader stops (a long GC pause, a stopped VM) for longer than the lease TTL, then resumes where it was',
+    round: 2,
+    etcd: true,
+    outage: false,
+    meanGapMs: 8 * HOUR,
+    draw: (r) => ({
+      durationMs: 0,
+      params: { instance: 'leader', pauseMs: Math.round(draw.between(r, 11_000, 60_000)) },
+    }),
+    apply: (ctx, p) => {
+      const name = target(ctx, p);
+      if (name) ctx.instances.pause(name, num(p, 'pauseMs'));
+      return undefined;
     },
   },
   {
     name: 'etcd-outage',
     description: 'the coordination store (etcd) is unreachable: nobody may act; probing goes on',
     round: 2,
+    etcd: true,
     outage: false,
     meanGapMs: 12 * HOUR,
     draw: (r) => ({ durationMs: span(r, 10_000, 10 * MIN), params: {} }),
-    apply: () => {
-      throw new SwitchyardError('SIM_INVALID', 'etcd-outage needs the coordination twin (round 2)');
+    apply: (ctx) => {
+      const etcd = need(ctx.instances.etcd, 'etcd-outage')();
+      if (!etcd)
+        throw new SwitchyardError('SIM_INVALID', 'etcd-outage needs several instances (the etcd twin)');
+      etcd.setUnavailable('timeout');
+      return () => {
+        etcd.setUnavailable(null);
+        for (const n of ctx.instances.names()) ctx.instances.disturb?.(n);
+      };
+    },
+  },
+  {
+    name: 'etcd-cut',
+    description:
+      'one instance (or the leader) loses its connection to etcd: its calls time out, its watches stall; the others carry on',
+    round: 2,
+    etcd: true,
+    outage: false,
+    meanGapMs: 8 * HOUR,
+    draw: (r, { instances }) => ({
+      durationMs: span(r, 5_000, 10 * MIN),
+      params: { instance: draw.chance(r, 0.5) ? 'leader' : draw.pick(r, instances) },
+    }),
+    apply: (ctx, p) => {
+      const name = target(ctx, p);
+      const client = name ? ctx.instances.etcdClient?.(name) : undefined;
+      if (!name || !client) return undefined;
+      client.setUnavailable('timeout');
+      ctx.instances.disturb?.(name);
+      return () => {
+        client.setUnavailable(null);
+        ctx.instances.disturb?.(name);
+      };
+    },
+  },
+  {
+    name: 'etcd-watch-delay',
+    description: 'watch events reach one instance (or every instance) late, still in order',
+    round: 2,
+    etcd: true,
+    outage: false,
+    meanGapMs: 8 * HOUR,
+    draw: (r, { instances }) => ({
+      durationMs: span(r, 10_000, 10 * MIN),
+      params: {
+        instance: draw.chance(r, 0.3) ? '*' : draw.pick(r, instances),
+        delayMs: Math.round(span(r, 200, 20_000)),
+      },
+    }),
+    apply: (ctx, p) => {
+      const names = p.instance === '*' ? ctx.instances.names() : [str(p, 'instance')];
+      const clients = names.flatMap((n) => {
+        const c = ctx.instances.etcdClient?.(n);
+        return c ? [[n, c] as const] : [];
+      });
+      for (const [n, c] of clients) {
+        c.setWatchDelay(num(p, 'delayMs'));
+        ctx.instances.disturb?.(n);
+      }
+      return () => {
+        for (const [n, c] of clients) {
+          c.setWatchDelay(0);
+          ctx.instances.disturb?.(n, ctx.kernel.now + num(p, 'delayMs'));
+        }
+      };
     },
   },
 ];
+
+/** The instance a fault names: "leader" is whoever leads when it starts (none: the fault does nothing). */
+function target(ctx: FaultContext, p: FaultParams): string | undefined {
+  const name = str(p, 'instance');
+  return name === 'leader' ? ctx.instances.leader?.() : name;
+}
+
+function need<T>(fn: T | undefined, kind: string): T {
+  if (!fn) throw new SwitchyardError('SIM_INVALID', `${kind} needs the round-2 harness`);
+  return fn;
+}
 
 export function faultKind(name: string): FaultKind {
   const k = FAULT_KINDS.find((x) => x.name === name);
@@ -644,7 +813,10 @@ export interface ScheduleOptions {
   durationMs: number;
   /** Scales every kind's rate (1 = the kinds' own mean gaps). */
   intensity: number;
-  /** Which kinds may occur (default: every round-1 kind). */
+  /**
+   * Which kinds may occur (default: every round-1 kind; with several instances, every kind but
+   * the full disk, which the etcd store does not use).
+   */
   kinds?: readonly string[];
   /** No fault may last past this time (leaves a quiet tail to check convergence). */
   quietAfterMs?: number;
@@ -669,7 +841,10 @@ export function randomSchedule(
 ): FaultSpec[] {
   const out: FaultSpec[] = [];
   const end = opts.quietAfterMs ?? opts.durationMs;
-  const kinds = opts.kinds ? opts.kinds.map(faultKind) : FAULT_KINDS.filter((k) => k.round === 1);
+  const several = instances.length > 1;
+  const kinds = opts.kinds
+    ? opts.kinds.map(faultKind)
+    : FAULT_KINDS.filter((k) => (several ? k.name !== 'disk-full' : k.round === 1));
   for (const kind of kinds) {
     const r = random.stream(`faults.${kind.name}`);
     let rate = opts.intensity;

@@ -1,5 +1,7 @@
+import type { Coordination } from '../daemon/ports.js';
 import type { Promoter } from '../database/types.js';
 import type { decide } from '../decide/decide.js';
+import type { Clock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
 
 type Decide = typeof decide;
@@ -20,6 +22,31 @@ export interface Mutant {
   decide?(d: Decide): Decide;
   /** Wraps each promoter the instance creates. */
   promoter?(p: Promoter): Promoter;
+  /** Wraps the instance's coordination (several instances). */
+  coordination?(c: Coordination, clock: Clock): Coordination;
+}
+
+/**
+ * The coordination with `canAct()` held true for `graceMs` after leadership really ended (a
+ * leader that learns of its lost lease late — from the library's "lost" event, a failed
+ * keep-alive — instead of from its own clock): everything gated on it goes on meanwhile.
+ */
+function lateToStepDown(c: Coordination, clock: Clock, graceMs: number): Coordination {
+  let leadingAt = Number.NEGATIVE_INFINITY;
+  const canAct = () => {
+    if (c.canAct()) {
+      leadingAt = clock.monotonic();
+      return true;
+    }
+    return clock.monotonic() - leadingAt < graceMs;
+  };
+  return new Proxy(c, {
+    get(target, prop, receiver) {
+      if (prop === 'canAct') return canAct;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 export const MUTANTS: readonly Mutant[] = [
@@ -83,6 +110,15 @@ export const MUTANTS: readonly Mutant[] = [
       catchUp: (t, ms) => p.catchUp(t, ms),
       unfence: () => p.unfence(),
     }),
+  },
+  {
+    name: 'act-past-lease',
+    description:
+      'a leader goes on acting for 60 s after its lease ended (it steps down on a late notice, not on its own clock): paused past the TTL mid-failover, it resumes its step and its unfenced journal writes land on the new leader’s state',
+    catches: 'single-actor-per-epoch',
+    scenario: 'leader-paused-mid-failover',
+    seed: 1,
+    coordination: (c, clock) => lateToStepDown(c, clock, 60_000),
   },
 ];
 

@@ -83,13 +83,15 @@ export function formatReport(r: SimReport, wallMs?: number): string {
 export function formatCatalogue(): string {
   const lines = ['scenarios:'];
   for (const s of SCENARIOS)
-    lines.push(`  ${s.name.padEnd(28)} ${s.round === 2 ? '[round 2] ' : ''}${s.description}`);
+    lines.push(
+      `  ${s.name.padEnd(28)} ${s.minInstances ? `[${s.layout?.instances ?? s.minInstances} instances] ` : ''}${s.description}`,
+    );
   lines.push('fault kinds:');
   for (const k of FAULT_KINDS)
-    lines.push(`  ${k.name.padEnd(28)} ${k.round === 2 ? '[round 2] ' : ''}${k.description}`);
+    lines.push(`  ${k.name.padEnd(28)} ${k.etcd ? '[several instances] ' : ''}${k.description}`);
   lines.push('invariants:');
   for (const i of allInvariants())
-    lines.push(`  ${i.name.padEnd(28)} ${i.round === 2 ? '[round 2] ' : ''}${i.description}`);
+    lines.push(`  ${i.name.padEnd(28)} ${i.description}`);
   lines.push('mutants (--mutant; each must break its invariant):');
   for (const m of MUTANTS)
     lines.push(

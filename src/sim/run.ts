@@ -1,7 +1,8 @@
+import { MemoryCoordCluster } from '../coord/memory.js';
 import { SwitchyardError } from '../util/errors.js';
-import { DEFAULT_LAYOUT, type SimLayout, simConfig } from './config.js';
+import { DEFAULT_LAYOUT, SIM_LEASE_TTL_MS, type SimLayout, simConfig } from './config.js';
 import { FaultEngine, type InstanceControl } from './faults.js';
-import { Round1Instance } from './harness-round1.js';
+import { type CrashPoint, ETCD_STATE, SimInstance } from './harness.js';
 import { type Bounds, computeBounds } from './invariants/bounds.js';
 import { invariantsFor } from './invariants/index.js';
 import { GroundTruth } from './invariants/truth.js';
@@ -13,13 +14,14 @@ import { draw, SimRandom } from './random.js';
 import { guardRealTime } from './real-time-guard.js';
 import { scenario as findScenario, type Scenario } from './scenarios.js';
 import { Trace, type TraceLine } from './trace.js';
+import { SimDisk } from './world/state-store.js';
 import { World } from './world/world.js';
 
 export interface SimOptions {
   seed: number;
   /** Virtual run length (default: the scenario's). */
   durationMs?: number;
-  /** Director instances (round 1: exactly 1). */
+  /** Director instances, 1–5 (default: the scenario's; several share the etcd twin). */
   instances?: number;
   /** A named scenario (default "random"). */
   scenario?: string;
@@ -82,6 +84,7 @@ export interface SimReport {
     promotions: number;
     fences: number;
     saveFailures: number;
+    crashes: number;
   };
   /** Safety mechanisms the run took out (src/sim/mutants.ts). */
   mutants: string[];
@@ -98,42 +101,103 @@ const HOMES = ['r3', 'r1', 'r2', 'r4', 'r1'];
 export async function runSimulation(opts: SimOptions): Promise<SimReport> {
   const sc: Scenario = findScenario(opts.scenario ?? 'random');
   const instances = opts.instances ?? sc.layout?.instances ?? 1;
-  if (sc.round > 1)
+  if (!Number.isInteger(instances) || instances < 1 || instances > 5)
+    throw new SwitchyardError('SIM_INVALID', `--instances must be 1–5, not ${instances}`);
+  if (sc.minInstances !== undefined && instances < sc.minInstances)
     throw new SwitchyardError(
       'SIM_INVALID',
-      `scenario "${sc.name}" needs the round-2 simulator (the real daemon and the coordination twin)`,
-    );
-  if (instances !== 1)
-    throw new SwitchyardError(
-      'SIM_INVALID',
-      `${instances} instances need the coordination twin and the daemon composition (round 2); the round-1 harness runs one`,
+      `scenario "${sc.name}" needs at least ${sc.minInstances} instances (several observers on the etcd twin)`,
     );
   const durationMs = opts.durationMs ?? sc.durationMs;
   const mutants = mutantsNamed(opts.mutants ?? []);
   const kernel = new Kernel();
   const random = new SimRandom(opts.seed);
   const trace = new Trace(opts.keepLines ?? 60, opts.onTrace);
-  const config = simConfig({ ...DEFAULT_LAYOUT, ...sc.layout, ...opts.layout, instances });
+  const layout: SimLayout = { ...DEFAULT_LAYOUT, ...sc.layout, ...opts.layout, instances };
+  const config = simConfig(layout);
   const world = new World(kernel, random, config, trace);
-  world.dns.onChange = (c) =>
-    trace.add(
-      kernel.now,
-      'dns',
-      `${c.id} by ${c.by}${c.ambiguous ? ' (caller told it failed)' : ''}: ${c.sets.map((s) => `${s.recordKey.replace(/\/A$/, '')} ${s.region}=${s.weight}`).join(', ')}`,
-    );
-  // A seed also picks the Route 53 listing page size: small pages exercise the provider's paging.
-  world.dns.pageSize = draw.pick(random.stream('layout.route53.pageSize'), [300, 300, 300, 1, 2, 3, 5, 7]);
-  const bounds: Bounds = computeBounds(config);
+  // Several instances: the etcd twin, on true virtual time (leases expire in world time).
+  const etcd = instances > 1 ? new MemoryCoordCluster({ clock: kernel.worldClock }) : undefined;
+  if (etcd) world.disks.set(ETCD_STATE, new SimDisk(ETCD_STATE));
   const insts = Array.from(
     { length: instances },
     (_, i) =>
-      new Round1Instance(kernel, world, trace, { name: `i${i + 1}`, home: HOMES[i] as string, mutants }),
+      new SimInstance(kernel, world, trace, {
+        name: `i${i + 1}`,
+        home: HOMES[i] as string,
+        layout,
+        mutants,
+        ...(etcd ? { etcd } : {}),
+      }),
   );
   const byName = new Map(insts.map((i) => [i.name, i]));
+  const management = new Set(
+    world.topology.records.filter((r) => r.class === 'management').map((r) => r.key),
+  );
+  world.dns.onChange = (c) => {
+    trace.add(
+      kernel.now,
+      'dns',
+      `${c.id} by ${c.by}${c.epoch !== undefined ? ` epoch ${c.epoch}` : ''}${c.ambiguous ? ' (caller told it failed)' : ''}: ${c.sets.map((s) => `${s.recordKey.replace(/\/A$/, '')} ${s.region}=${s.weight}`).join(', ')}`,
+    );
+    if (c.sets.some((s) => management.has(s.recordKey))) byName.get(c.by)?.managementWritten();
+  };
+  // A seed also picks the Route 53 listing page size: small pages exercise the provider's paging.
+  world.dns.pageSize = draw.pick(random.stream('layout.route53.pageSize'), [300, 300, 300, 1, 2, 3, 5, 7]);
+  const bounds: Bounds = computeBounds(config);
+  const leader = () => insts.find((i) => i.leading())?.name;
+  const disturbed = new Map<string, number>();
+  const disturb = (name: string, until = kernel.now) =>
+    disturbed.set(name, Math.max(disturbed.get(name) ?? 0, until));
+  // A crash armed at a point of the failover sequence: the leader dies there, and restarts later.
+  const armed: { point: CrashPoint; what: 'crash' | 'pause'; ms: number }[] = [];
+  for (const inst of insts)
+    inst.onPoint = (point) => {
+      const i = armed.findIndex((a) => a.point === point);
+      if (i < 0 || !inst.leading()) return;
+      const [a] = armed.splice(i, 1) as [(typeof armed)[number]];
+      if (a.what === 'pause') {
+        trace.add(
+          kernel.now,
+          'fault+',
+          `leader-pause-at ${point}: ${inst.name} stops for ${Math.round(a.ms / 1000)}s`,
+        );
+        inst.pause(a.ms);
+        disturb(inst.name, kernel.now + a.ms);
+        return;
+      }
+      trace.add(kernel.now, 'fault+', `leader-crash-at ${point}: ${inst.name} dies here`);
+      inst.crash();
+      disturb(inst.name);
+      kernel.after(
+        a.ms,
+        () => {
+          inst.restart();
+          disturb(inst.name);
+        },
+        { settle: true },
+      );
+    };
   const control: InstanceControl = {
     names: () => insts.map((i) => i.name),
-    pause: (name, ms) => byName.get(name)?.pause(ms),
+    pause: (name, ms) => {
+      byName.get(name)?.pause(ms);
+      disturb(name, kernel.now + ms);
+    },
     stepWall: (name, ms) => byName.get(name)?.stepWall(ms),
+    crash: (name) => {
+      byName.get(name)?.crash();
+      disturb(name);
+    },
+    restart: (name) => {
+      byName.get(name)?.restart();
+      disturb(name);
+    },
+    leader,
+    etcd: () => etcd,
+    etcdClient: (name) => byName.get(name)?.etcdClient(),
+    disturb,
+    armAt: (point, what, ms) => armed.push({ point: point as CrashPoint, what, ms }),
   };
   const faults = new FaultEngine(kernel, world, control, trace);
   const schedule = sc.faults({
@@ -143,6 +207,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
     durationMs,
     bounds,
     intensity: opts.intensity ?? 1,
+    seed: opts.seed,
   });
   for (const f of schedule) faults.schedule(f);
   trace.add(
@@ -154,7 +219,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
   for (const i of insts) i.start();
 
   const truth = new GroundTruth();
-  const invariants: Invariant[] = invariantsFor(1);
+  const invariants: Invariant[] = invariantsFor(2);
   const knownHits: SimReport['knownHits'] = [];
   const observers = world.observers();
   const ctx: CheckContext = {
@@ -166,6 +231,20 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
     topology: world.topology,
     bounds,
     quorum: 1,
+  };
+  // The quorum a move needs: a majority of the observers surely live (alive, running, connected to
+  // etcd, and undisturbed for two lease TTLs, so their views certainly reach the leader). Observers
+  // in doubt (just crashed, paused, cut) may or may not count: the oracle asks for the least.
+  const quorumNow = (): number => {
+    if (!etcd) return 1;
+    if (etcd.unavailable) disturbed.set('*', kernel.now);
+    const all = disturbed.get('*') ?? Number.NEGATIVE_INFINITY;
+    let live = 0;
+    for (const i of insts) {
+      const since = Math.max(all, disturbed.get(i.name) ?? Number.NEGATIVE_INFINITY);
+      if (i.alive() && !i.paused() && kernel.now - since > 2 * SIM_LEASE_TTL_MS) live++;
+    }
+    return Math.max(1, Math.floor(live / 2) + 1);
   };
   truth.update(0, world, faults, observers, ctx.quorum);
   let violation: Violation | undefined;
@@ -180,6 +259,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
     result = await kernel.run(durationMs, {
       afterEvent: () => {
         ctx.now = kernel.now;
+        ctx.quorum = quorumNow();
         truth.update(kernel.now, world, faults, observers, ctx.quorum);
         for (const inv of invariants) {
           checks++;
@@ -228,6 +308,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
       dnsChanges,
       wouldPromote,
       promotions: insts.reduce((n, i) => n + i.stats.promotions, 0),
+      instances,
     });
     if (v !== undefined) fail(`scenario:${sc.name}`, v);
   }
@@ -261,6 +342,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
       promotions: insts.reduce((n, i) => n + i.stats.promotions, 0),
       fences: insts.reduce((n, i) => n + i.stats.fences, 0),
       saveFailures: insts.reduce((n, i) => n + i.stats.saveFailures, 0),
+      crashes: insts.reduce((n, i) => n + i.stats.crashes, 0),
     },
     mutants: mutants.map((m) => m.name),
   };

@@ -3,12 +3,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MUTANTS } from '../../src/sim/mutants.js';
 import { formatReport } from '../../src/sim/report.js';
-import { runSimulation, type SimReport } from '../../src/sim/run.js';
+import { checkDeterminism, runSimulation, type SimReport } from '../../src/sim/run.js';
+import { SCENARIOS, scenario } from '../../src/sim/scenarios.js';
 
 /**
  * The simulator in CI: every regression seed (test/sim/regression-seeds.json), a fixed budget of
- * fresh seeds, the named round-1 scenarios, and the determinism check (a seed run twice gives
- * the same trace hash). A failing run prints its report: seed, invariant, last events.
+ * fresh seeds for one and for three instances, the named scenarios (the multi-instance ones with
+ * three real daemons on the etcd twin), the mutants, and the determinism check (a seed run twice
+ * gives the same trace hash, with one instance and with three). A failing run prints its report:
+ * seed, invariant, last events.
  */
 
 interface Case {
@@ -16,6 +19,8 @@ interface Case {
   scenario: string;
   durationMs: number;
   expect: string;
+  /** Director instances (default 1). */
+  instances?: number;
   skipKnownBugs?: boolean;
   found?: string;
   bug?: string;
@@ -39,16 +44,25 @@ function explain(r: SimReport): string {
  * replay them strictly.
  */
 const BUDGET = { from: 1_000, count: 3, durationMs: 6 * 3_600_000 };
+/**
+ * Three instances cost about fifteen times one (three daemons deciding on every observation):
+ * shorter runs at a higher fault rate, so each still meets a few faults of the multi-instance
+ * kinds (crashes, pauses past the lease, etcd outages, cuts and watch delays).
+ */
+const BUDGET3 = { from: 2_000, count: 2, durationMs: 3_600_000, intensity: 6 };
+/** The named multi-instance scenarios run 30 virtual minutes: the failover is over by minute 13. */
+const SCENARIO_MS = 30 * 60_000;
 
 describe('simulator regression seeds', () => {
   for (const c of cases)
-    it(`seed ${c.seed} (${c.scenario}) → ${c.expect}${c.bug ? ' [known bug]' : ''}`, {
-      timeout: 240_000,
+    it(`seed ${c.seed} (${c.scenario}, ${c.instances ?? 1} instance(s)) → ${c.expect}${c.bug ? ' [known bug]' : ''}`, {
+      timeout: 400_000,
     }, async () => {
       const r = await runSimulation({
         seed: c.seed,
         scenario: c.scenario,
         durationMs: c.durationMs,
+        instances: c.instances ?? 1,
         skipKnownBugs: c.skipKnownBugs === true,
       });
       expect(outcome(r), explain(r)).toBe(c.expect);
@@ -64,22 +78,74 @@ describe('simulator seed budget', () => {
       expect(r.ok, explain(r)).toBe(true);
       expect(Object.values(r.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(5);
     });
+  for (let seed = BUDGET3.from; seed < BUDGET3.from + BUDGET3.count; seed++)
+    it(`random seed ${seed}, 3 instances, ${BUDGET3.durationMs / 3_600_000} h at intensity ${BUDGET3.intensity}: every invariant holds`, {
+      timeout: 400_000,
+    }, async () => {
+      const r = await runSimulation({
+        seed,
+        instances: 3,
+        durationMs: BUDGET3.durationMs,
+        intensity: BUDGET3.intensity,
+        skipKnownBugs: true,
+      });
+      expect(r.ok, explain(r)).toBe(true);
+      expect(Object.values(r.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(5);
+    });
+});
+
+describe('simulator: several instances (the real daemon ×3 on the etcd twin)', () => {
+  const multi = SCENARIOS.filter((s) => s.minInstances !== undefined || s.name === 'observer-partition');
+  for (const sc of multi)
+    it(`${sc.name}: every invariant and the scenario's expectation hold`, { timeout: 400_000 }, async () => {
+      const r = await runSimulation({
+        seed: 1,
+        scenario: sc.name,
+        durationMs: Math.min(sc.durationMs, SCENARIO_MS),
+      });
+      expect(r.instances).toBe(3);
+      expect(r.ok, explain(r)).toBe(true);
+    });
+
+  it('a leader killed mid-failover is replaced: another instance leads from a new epoch and finishes the promotion', {
+    timeout: 400_000,
+  }, async () => {
+    const lines: string[] = [];
+    const r = await runSimulation({
+      seed: 1,
+      scenario: 'leader-crash-at-promote-sent',
+      durationMs: SCENARIO_MS,
+      onTrace: (l) => lines.push(l),
+    });
+    expect(r.ok, explain(r)).toBe(true);
+    const crash = lines.findIndex((l) => /leader-crash-at promote-sent: (i\d) dies here/.test(l));
+    const dead = /leader-crash-at promote-sent: (i\d)/.exec(lines[crash] ?? '')?.[1];
+    const lead = lines.findIndex((l, i) => i > crash && /lead +(i\d) .* leads from epoch \d+/.test(l) && !l.includes(` ${dead} `));
+    const done = lines.findIndex((l, i) => i > lead && /act +i\d promoted r2/.test(l));
+    expect(crash).toBeGreaterThan(0);
+    expect(lead).toBeGreaterThan(crash);
+    expect(done).toBeGreaterThan(lead);
+    expect(r.stats.crashes).toBe(1);
+  });
 });
 
 describe('simulator scenarios', () => {
   for (const name of ['main-lost-soft-fence', 'observer-partition', 'flapping-link', 'clock-chaos'])
-    it(`${name}: every invariant and the scenario's expectation hold`, { timeout: 240_000 }, async () => {
-      const r = await runSimulation({ seed: 7, scenario: name });
+    it(`${name} (1 instance): every invariant and the scenario's expectation hold`, { timeout: 240_000 }, async () => {
+      const r = await runSimulation({ seed: 7, scenario: name, instances: 1 });
       expect(r.ok, explain(r)).toBe(true);
     });
 
   for (const m of MUTANTS)
     it(`mutant ${m.name} (an old bug put back) is caught by ${m.catches}; without it the seed holds`, {
-      timeout: 240_000,
+      timeout: 400_000,
     }, async () => {
-      const r = await runSimulation({ seed: m.seed, scenario: m.scenario, mutants: [m.name] });
+      // Multi-instance scenarios: the failover is over by minute 13.
+      const durationMs = scenario(m.scenario).minInstances ? SCENARIO_MS : undefined;
+      const o = { seed: m.seed, scenario: m.scenario, ...(durationMs ? { durationMs } : {}) };
+      const r = await runSimulation({ ...o, mutants: [m.name] });
       expect(r.violation?.invariant, explain(r)).toBe(m.catches);
-      const clean = await runSimulation({ seed: m.seed, scenario: m.scenario });
+      const clean = await runSimulation(o);
       expect(clean.ok, explain(clean)).toBe(true);
     });
 
@@ -134,12 +200,11 @@ describe('simulator scenarios', () => {
     expect(r.stats.dnsChanges).toBe(0);
   });
 
-  it('refuses what needs round 2: several instances, and the etcd and leader-crash scenarios', async () => {
-    await expect(runSimulation({ seed: 1, instances: 3 })).rejects.toThrow(/round 2/);
-    await expect(runSimulation({ seed: 1, scenario: 'etcd-outage-during-failover' })).rejects.toThrow(
-      /round-2/,
-    );
-    await expect(runSimulation({ seed: 1, scenario: 'leader-crash-every-step' })).rejects.toThrow(/round-2/);
+  it('refuses a multi-instance scenario with one instance, and more than five', async () => {
+    await expect(runSimulation({ seed: 1, instances: 6 })).rejects.toThrow(/1–5/);
+    await expect(
+      runSimulation({ seed: 1, scenario: 'leader-crash-every-step', instances: 1 }),
+    ).rejects.toThrow(/at least 2 instances/);
   });
 });
 
@@ -154,6 +219,16 @@ describe('simulator determinism', () => {
     expect(a.events).toBe(b.events);
     expect(a.stats).toEqual(b.stats);
     expect(c.traceHash).not.toBe(a.traceHash);
+  });
+
+  it('with three instances too: a seed run twice gives the same trace hash (crashes, pauses, etcd faults included)', {
+    timeout: 400_000,
+  }, async () => {
+    const o = { seed: 2_042, instances: 3, durationMs: 20 * 60_000, intensity: 12, skipKnownBugs: true };
+    const d = await checkDeterminism(o);
+    expect(d.same, d.hashes.join(' / ')).toBe(true);
+    const other = await runSimulation({ ...o, seed: 2_043 });
+    expect(other.traceHash).not.toBe(d.hashes[0]);
   });
 
   it('the same seed in two separate processes gives the same hash as in this one', {

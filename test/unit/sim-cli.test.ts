@@ -45,7 +45,7 @@ describe('switchyard sim', () => {
     const r = await run({ seed: '1', mutant: ['no-such'] });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
-      /unknown mutant "no-such" \(known: forget-panic, forget-demotion, promote-beyond-rpo, fence-says-done\)/,
+      /unknown mutant "no-such" \(known: forget-panic, forget-demotion, promote-beyond-rpo, fence-says-done, act-past-lease\)/,
     );
   });
 
@@ -63,10 +63,22 @@ describe('switchyard sim', () => {
   });
 
   it('--trace streams the trace; --json prints the report as JSON', { timeout: 60_000 }, async () => {
-    const t = await run({ seed: '2', scenario: 'observer-partition', duration: '30m', trace: true });
+    const t = await run({
+      seed: '2',
+      scenario: 'observer-partition',
+      duration: '30m',
+      instances: '1',
+      trace: true,
+    });
     expect(t.code).toBe(0);
     expect(t.out).toMatch(/\+0d 00:10:00\.000 fault\+ +link-partition observer=i1 region=r2/);
-    const j = await run({ seed: '2', scenario: 'observer-partition', duration: '30m', json: true });
+    const j = await run({
+      seed: '2',
+      scenario: 'observer-partition',
+      duration: '30m',
+      instances: '1',
+      json: true,
+    });
     const report = JSON.parse(j.out) as { ok: boolean; seed: number; traceHash: string };
     expect(report).toMatchObject({ ok: true, seed: 2 });
     expect(j.out).not.toContain('fault+');
@@ -89,9 +101,9 @@ describe('switchyard sim', () => {
       [{ seed: '-1' }, /--seed must be a non-negative integer/],
       [{ duration: 'a while' }, /--duration must be a duration/],
       [{ instances: '9' }, /--instances must be 1–5/],
-      [{ instances: '3' }, /coordination twin \(round 2\)/],
+      [{ instances: '0' }, /--instances must be 1–5/],
       [{ scenario: 'nope' }, /unknown scenario "nope" \(known: random, /],
-      [{ scenario: 'leader-crash-every-step' }, /needs the round-2 simulator/],
+      [{ scenario: 'leader-crash-every-step', instances: '1' }, /needs at least 2 instances/],
     ] as const) {
       const r = await run(opts);
       expect(r.code).toBe(2);
@@ -104,7 +116,8 @@ describe('switchyard sim', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = r.stdout;
     expect(out).toMatch(/scenarios:\n {2}random /);
-    expect(out).toMatch(/leader-crash-every-step +\[round 2\]/);
+    expect(out).toMatch(/leader-crash-every-step +\[3 instances\]/);
+    expect(out).toMatch(/leader-pause-at +\[several instances\]/);
     expect(out).toMatch(/fault kinds:\n(.*\n)* {2}dns-hang /);
     expect(out).toMatch(/invariants:\n(.*\n)* {2}dns-never-all-zero /);
   });

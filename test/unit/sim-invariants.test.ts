@@ -43,6 +43,7 @@ class FakeInstance implements InstanceObservation {
   holds: HoldRecord[] = [];
   promotions: PromotionRecord[] = [];
   panics: { from: number; to?: number }[] = [];
+  leads: { at: number; epoch: number }[] = [];
   e = 0;
   t = 0;
   m = 'r1';
@@ -184,7 +185,7 @@ describe('sim invariants: epochs and actors', () => {
     write('i1');
     expect(inv.check(ctx)).toBeUndefined();
     write('i2');
-    expect(inv.check(ctx)).toMatch(/by i2 at epoch 0 term 0, a token i1 already acted under/);
+    expect(inv.check(ctx)).toMatch(/by i2 in epoch 0 \(term 0\), an epoch i1 already acted in/);
     const inv2 = singleActorPerEpoch();
     inv2.check(ctx);
     i1.e = 3;
@@ -193,7 +194,7 @@ describe('sim invariants: epochs and actors', () => {
     i2.e = 2;
     i2.t = 1;
     write('i2');
-    expect(inv2.check(ctx)).toMatch(/at epoch 2 term 1, after epoch 3 term 0 had acted/);
+    expect(inv2.check(ctx)).toMatch(/by i2 in epoch 2 \(term 1\), after i1 had acted in epoch 3: a deposed actor/);
     const fresh = setup();
     fresh.world.dns.changes.push({
       id: 'C9',
@@ -206,6 +207,30 @@ describe('sim invariants: epochs and actors', () => {
     expect(singleActorPerEpoch().check(fresh.ctx)).toMatch(
       /made by intruder, which is not a director instance/,
     );
+  });
+
+  it('single-actor-per-epoch: a new term counts as its epoch acting, so the deposed leader’s next action is caught', () => {
+    const { world, ctx, i1, i2 } = setup();
+    const inv = singleActorPerEpoch();
+    const write = (by: string, epoch?: number) =>
+      world.dns.changes.push({
+        id: `C${world.dns.changes.length}`,
+        at: 0,
+        by,
+        insyncAt: 0,
+        sets: [],
+        ambiguous: false,
+        ...(epoch !== undefined ? { epoch } : {}),
+      });
+    i1.e = 2;
+    write('i1', 2);
+    expect(inv.check(ctx)).toBeUndefined();
+    // i1 stops (paused past its lease); i2 takes the lead and begins epoch 3, acting in nothing yet.
+    i2.leads.push({ at: 0, epoch: 3 });
+    expect(inv.check(ctx)).toBeUndefined();
+    // i1 resumes and lands one more write of its own epoch: a deposed actor.
+    write('i1', 2);
+    expect(inv.check(ctx)).toMatch(/DNS change C1 by i1 in epoch 2 .*after i2 had acted in epoch 3/);
   });
 
   it('epoch-monotonic catches an instance or a disk going back', () => {

@@ -66,6 +66,8 @@ export interface InstanceObservation {
   /** Windows (the instance's monotonic time) in which its plans carried the panic alert. */
   readonly panics: readonly { from: number; to?: number }[];
   readonly promotions: readonly PromotionRecord[];
+  /** Terms this instance began (several instances: its 'lead' journal entry saved, a new epoch). */
+  readonly leads?: readonly { at: number; epoch: number }[];
 }
 
 export interface CheckContext {

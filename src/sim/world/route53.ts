@@ -89,6 +89,8 @@ export interface DnsChangeRecord {
   sets: Array<{ recordKey: string; setIdentifier: string; region: RegionId; weight: number }>;
   /** The caller was told it failed although it was applied. */
   ambiguous: boolean;
+  /** The writer's epoch, as the provider's change comment carries it ("switchyard i1 epoch 3: …"). */
+  epoch?: number;
 }
 
 export interface Route53Stats {
@@ -340,7 +342,9 @@ export class SimRoute53 {
 
   /** Applies one batch atomically (all or nothing), as Route 53 does. */
   private change(input: Record<string, unknown>, instance: string, ambiguous: boolean): unknown {
-    const batch = (input.ChangeBatch as { Changes?: Change[] } | undefined)?.Changes ?? [];
+    const cb = input.ChangeBatch as { Changes?: Change[]; Comment?: string } | undefined;
+    const batch = cb?.Changes ?? [];
+    const epoch = /\bepoch (\d+)\b/.exec(cb?.Comment ?? '')?.[1];
     const seen = new Set<string>();
     const updates: ZoneSet[] = [];
     const sets: DnsChangeRecord['sets'] = [];
@@ -389,6 +393,7 @@ export class SimRoute53 {
       insyncAt: now + draw.between(this.random, 5_000, 60_000),
       sets,
       ambiguous,
+      ...(epoch !== undefined ? { epoch: Number(epoch) } : {}),
     };
     this.changes.push(record);
     this.version++;

@@ -81,6 +81,11 @@ export interface CheckContext {
   bounds: Bounds;
   /** Observers a move or a promotion needs (1 with one instance; the quorum with several). */
   quorum: number;
+  /**
+   * Several instances: distinct regions of the observers surely live. Rule 6: below three,
+   * automatic promotion waits for an operator.
+   */
+  observerRegions?: number;
 }
 
 /**

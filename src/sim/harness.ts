@@ -326,7 +326,13 @@ export class SimInstance implements InstanceObservation {
     life.last = {
       input,
       plan,
-      evidence: { views, now: input.now, overrides: input.overrides, out: input.state.out },
+      evidence: {
+        views,
+        now: input.now,
+        overrides: input.overrides,
+        out: input.state.out,
+        ...(input.state.demoted ? { demoted: Object.keys(input.state.demoted) } : {}),
+      },
     };
     if (c.canAct()) {
       this.noteActions(plan);

@@ -14,6 +14,8 @@ export interface Evidence {
   overrides: Overrides;
   /** The hold-down memory the decision started from: classes each region was held out of. */
   out: Record<RegionId, TrafficClass[]>;
+  /** Regions demoted in the state the decision started from (an old main after a verified promotion). */
+  demoted?: readonly RegionId[];
 }
 
 /** A decision that put a region out of a traffic class, or let it back in (the anti-flap memory). */

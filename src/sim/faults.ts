@@ -532,7 +532,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   {
     name: 'leader-crash-at',
     description:
-      'the leader dies at a given step of the failover sequence (intent saved, fence sent, fence done, promote sent, promote done, management written) and restarts after restartMs',
+      'the leader dies at a given step of the failover sequence (intent saved, fence sent, fence outcome recorded, promote sent, promote done, management written) and restarts after restartMs',
     round: 2,
     etcd: true,
     outage: false,

@@ -326,7 +326,13 @@ export class SimInstance implements InstanceObservation {
     life.last = {
       input,
       plan,
-      evidence: { views, now: input.now, overrides: input.overrides, out: input.state.out },
+      evidence: {
+        views,
+        now: input.now,
+        overrides: input.overrides,
+        out: input.state.out,
+        ...(input.state.demoted ? { demoted: Object.keys(input.state.demoted) } : {}),
+      },
     };
     if (c.canAct()) {
       this.noteActions(plan);
@@ -439,7 +445,8 @@ export class SimInstance implements InstanceObservation {
         'act',
         `${this.name} ${j.phase === 'done' ? 'fenced' : `could not fence (${j.phase})`} ${j.target}: ${j.detail}`,
       );
-      if (j.phase === 'done') this.point('fence-done');
+      // The fence's outcome is recorded (done, or failed: an old main lost in an outage never answers).
+      this.point('fence-done');
     }
     if (j.action !== 'promote') return;
     if (j.phase === 'intent') {

@@ -90,8 +90,7 @@ export function formatCatalogue(): string {
   for (const k of FAULT_KINDS)
     lines.push(`  ${k.name.padEnd(28)} ${k.etcd ? '[several instances] ' : ''}${k.description}`);
   lines.push('invariants:');
-  for (const i of allInvariants())
-    lines.push(`  ${i.name.padEnd(28)} ${i.description}`);
+  for (const i of allInvariants()) lines.push(`  ${i.name.padEnd(28)} ${i.description}`);
   lines.push('mutants (--mutant; each must break its invariant):');
   for (const m of MUTANTS)
     lines.push(

@@ -146,9 +146,14 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
   world.dns.pageSize = draw.pick(random.stream('layout.route53.pageSize'), [300, 300, 300, 1, 2, 3, 5, 7]);
   const bounds: Bounds = computeBounds(config);
   const leader = () => insts.find((i) => i.leading())?.name;
+  const truth = new GroundTruth();
   const disturbed = new Map<string, number>();
-  const disturb = (name: string, until = kernel.now) =>
+  // A crash, a pause, a cut from etcd: leadership may change hands (a lease TTL, an election, a
+  // new term), so liveness bounds restart after it, as after a pause of the one instance.
+  const disturb = (name: string, until = kernel.now) => {
     disturbed.set(name, Math.max(disturbed.get(name) ?? 0, until));
+    truth.lastPauseEnd = Math.max(truth.lastPauseEnd, until + (etcd ? 3 * SIM_LEASE_TTL_MS : 0));
+  };
   // A crash armed at a point of the failover sequence: the leader dies there, and restarts later.
   const armed: { point: CrashPoint; what: 'crash' | 'pause'; ms: number }[] = [];
   for (const inst of insts)
@@ -218,7 +223,6 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
   world.startWorkload();
   for (const i of insts) i.start();
 
-  const truth = new GroundTruth();
   const invariants: Invariant[] = invariantsFor(2);
   const knownHits: SimReport['knownHits'] = [];
   const observers = world.observers();
@@ -237,13 +241,18 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
   // in doubt (just crashed, paused, cut) may or may not count: the oracle asks for the least.
   const quorumNow = (): number => {
     if (!etcd) return 1;
-    if (etcd.unavailable) disturbed.set('*', kernel.now);
+    if (etcd.unavailable) disturb('*');
     const all = disturbed.get('*') ?? Number.NEGATIVE_INFINITY;
     let live = 0;
+    const regions = new Set<string>();
     for (const i of insts) {
       const since = Math.max(all, disturbed.get(i.name) ?? Number.NEGATIVE_INFINITY);
-      if (i.alive() && !i.paused() && kernel.now - since > 2 * SIM_LEASE_TTL_MS) live++;
+      if (i.alive() && !i.paused() && kernel.now - since > 2 * SIM_LEASE_TTL_MS) {
+        live++;
+        regions.add(i.home);
+      }
     }
+    ctx.observerRegions = regions.size;
     return Math.max(1, Math.floor(live / 2) + 1);
   };
   truth.update(0, world, faults, observers, ctx.quorum);

@@ -120,7 +120,9 @@ describe('simulator: several instances (the real daemon ×3 on the etcd twin)', 
     expect(r.ok, explain(r)).toBe(true);
     const crash = lines.findIndex((l) => /leader-crash-at promote-sent: (i\d) dies here/.test(l));
     const dead = /leader-crash-at promote-sent: (i\d)/.exec(lines[crash] ?? '')?.[1];
-    const lead = lines.findIndex((l, i) => i > crash && /lead +(i\d) .* leads from epoch \d+/.test(l) && !l.includes(` ${dead} `));
+    const lead = lines.findIndex(
+      (l, i) => i > crash && /lead +(i\d) .* leads from epoch \d+/.test(l) && !l.includes(` ${dead} `),
+    );
     const done = lines.findIndex((l, i) => i > lead && /act +i\d promoted r2/.test(l));
     expect(crash).toBeGreaterThan(0);
     expect(lead).toBeGreaterThan(crash);
@@ -131,7 +133,9 @@ describe('simulator: several instances (the real daemon ×3 on the etcd twin)', 
 
 describe('simulator scenarios', () => {
   for (const name of ['main-lost-soft-fence', 'observer-partition', 'flapping-link', 'clock-chaos'])
-    it(`${name} (1 instance): every invariant and the scenario's expectation hold`, { timeout: 240_000 }, async () => {
+    it(`${name} (1 instance): every invariant and the scenario's expectation hold`, {
+      timeout: 240_000,
+    }, async () => {
       const r = await runSimulation({ seed: 7, scenario: name, instances: 1 });
       expect(r.ok, explain(r)).toBe(true);
     });

@@ -194,7 +194,9 @@ describe('sim invariants: epochs and actors', () => {
     i2.e = 2;
     i2.t = 1;
     write('i2');
-    expect(inv2.check(ctx)).toMatch(/by i2 in epoch 2 \(term 1\), after i1 had acted in epoch 3: a deposed actor/);
+    expect(inv2.check(ctx)).toMatch(
+      /by i2 in epoch 2 \(term 1\), after i1 had acted in epoch 3: a deposed actor/,
+    );
     const fresh = setup();
     fresh.world.dns.changes.push({
       id: 'C9',

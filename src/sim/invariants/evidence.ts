@@ -78,7 +78,9 @@ export function justifyLoss(
     );
     if (back < quorum) return `${region} held out of ${record.class} until recoverAfter`;
   }
-  // Auth stays away from a region whose databases are writable without being the main's.
+  // Auth stays away from a region whose databases are writable without being the main's, and from
+  // one demoted by a verified promotion (persisted: its databases may read unknown once fenced).
+  if (record.class === 'auth' && evidence.demoted?.includes(region)) return `${region} is demoted`;
   if (record.class === 'auth') {
     const barred = views.filter((v) =>
       Object.values(v[region]?.databases ?? {}).some((d) => {

@@ -165,6 +165,8 @@ export function promotionHappens(): Invariant {
     check(ctx) {
       if (ctx.topology.policy.promotion.mode !== 'automatic' || ctx.truth.panicSince !== undefined)
         return undefined;
+      // Rule 6: with fewer than three observer regions automatic promotion waits for an operator.
+      if (ctx.observerRegions !== undefined && ctx.observerRegions < 3) return undefined;
       const inst = ctx.instances.find((i) => i.alive());
       if (!inst) return undefined;
       const main = ctx.topology.regions.find((r) => r.id === inst.main());

@@ -14,6 +14,8 @@ export interface Evidence {
   overrides: Overrides;
   /** The hold-down memory the decision started from: classes each region was held out of. */
   out: Record<RegionId, TrafficClass[]>;
+  /** Regions demoted in the state the decision started from (an old main after a verified promotion). */
+  demoted?: readonly RegionId[];
 }
 
 /** A decision that put a region out of a traffic class, or let it back in (the anti-flap memory). */
@@ -81,6 +83,11 @@ export interface CheckContext {
   bounds: Bounds;
   /** Observers a move or a promotion needs (1 with one instance; the quorum with several). */
   quorum: number;
+  /**
+   * Several instances: distinct regions of the observers surely live. Rule 6: below three,
+   * automatic promotion waits for an operator.
+   */
+  observerRegions?: number;
 }
 
 /**

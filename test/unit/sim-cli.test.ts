@@ -84,6 +84,22 @@ describe('switchyard sim', () => {
     expect(j.out).not.toContain('fault+');
   });
 
+  it('runs several instances: a multi-instance scenario defaults to three, --instances sets any of 1–5', {
+    timeout: 240_000,
+  }, async () => {
+    const r = await run({ seed: '1', scenario: 'leader-paused-promoting', duration: '20m' });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(
+      /^switchyard sim: seed 1, scenario leader-paused-promoting, 3 instances, 20m virtual/,
+    );
+    expect(r.out).toMatch(
+      /faults 2 \((leader-pause-at 1, region-outage 1|region-outage 1, leader-pause-at 1)\)/,
+    );
+    const two = await run({ seed: '1', scenario: 'flapping-link', duration: '3m', instances: '2' });
+    expect(two.code, two.out).toBe(0);
+    expect(two.out).toMatch(/, 2 instances, 3m virtual/);
+  });
+
   it('--check-determinism runs the seed twice and compares the hashes', { timeout: 60_000 }, async () => {
     const r = await run({ seed: '5', scenario: 'flapping-link', checkDeterminism: true });
     expect(r.code).toBe(0);

@@ -60,7 +60,11 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.SWITCHYARD_HEALTHCHECK_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/switchyard/dist/cli/main.js"]
+# --liftoff-only: V8 compiles undici's WebAssembly HTTP parser once, with its baseline compiler,
+# instead of recompiling it with TurboFan ~2 s after the first probe: that recompile is a ~35 MiB
+# RSS transient (and ~9 MiB for good) at no measurable CPU cost (bench/RESULTS.md, "Whole daemon at
+# scale"). A V8 flag Node does not accept in NODE_OPTIONS, so it is given here.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--liftoff-only", "/opt/switchyard/dist/cli/main.js"]
 # Inside a container the read-only listener must bind all interfaces to be reachable at all;
 # the admin API stays on loopback (admin.listen) and is used with `docker exec … switchyard …`.
 CMD ["run", "--config", "/etc/switchyard/switchyard.yaml", "--listen", "0.0.0.0:9464"]

@@ -88,7 +88,8 @@ async function main(): Promise<void> {
       { name: `${label}: drain r4`, argv: [entry, 'drain', 'r4', '--reason', 'bench'] },
       { name: `${label}: undrain r4`, argv: [entry, 'undrain', 'r4', '--reason', 'bench'] },
     );
-  // The baseline predates the split listeners and --reason: one address for everything, no reason.
+  // A baseline may predate the split listeners and --reason: one address for everything, no reason
+  // (a newer baseline takes the same request without a reason).
   const envFor = (c: Case) =>
     c.name.startsWith('baseline') && c.name.includes('drain')
       ? { ...env, SWITCHYARD_ADDR: env.SWITCHYARD_ADMIN_ADDR }

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import type { CoordinationStatus } from './coord/coordination.js';
 import {
   ALERT_KINDS,
@@ -9,6 +9,7 @@ import {
   type Plan,
   type Status,
 } from './decide/types.js';
+import { FlatHistogram, type FlatSeries } from './flat-histogram.js';
 import type { SchedulerCounters } from './probe/scheduler.js';
 import type { ProbeResult } from './probe/types.js';
 import { type Topology, TRAFFIC_CLASSES } from './topology/types.js';
@@ -114,6 +115,8 @@ export interface CoreMetrics {
 interface ProbeSlot {
   readonly target: { target: string };
   readonly duration: Record<string, string>;
+  /** The duration series this target records into (its own, or its region and kind's). */
+  readonly series: FlatSeries;
   success: number;
 }
 
@@ -155,29 +158,31 @@ export function createCoreMetrics(
       for (const slot of probeSlots.values()) this.set(slot.target, slot.success);
     },
   });
-  const probeDuration = new Histogram({
-    name: 'switchyard_probe_duration_seconds',
-    help: perTargetHistograms
+  // Recorded per result without allocating (prom-client's observe builds a label hash per call).
+  const probeDuration = new FlatHistogram(
+    'switchyard_probe_duration_seconds',
+    perTargetHistograms
       ? 'Duration of probes per target (metrics.probeHistograms), including failed ones.'
       : 'Duration of probes per region and component kind, including failed ones.',
-    labelNames: perTargetHistograms
-      ? (['region', 'component', 'target'] as const)
-      : (['region', 'component'] as const),
-    buckets: PROBE_DURATION_BUCKETS,
+    PROBE_DURATION_BUCKETS,
+    perTargetHistograms ? ['region', 'component', 'target'] : ['region', 'component'],
     registers,
-  });
+  );
   const probeSlot = (t: string | ProbeTargetLabels): ProbeSlot => {
     const id = typeof t === 'string' ? t : t.id;
     const existing = probeSlots.get(id);
     if (existing) return existing;
     const { region, component } = typeof t === 'string' ? labelsFromId(t) : t;
+    const duration: Record<string, string> = perTargetHistograms
+      ? { region, component, target: id }
+      : { region, component };
     const slot: ProbeSlot = {
       target: { target: id },
-      duration: perTargetHistograms ? { region, component, target: id } : { region, component },
+      duration,
+      series: probeDuration.series(duration),
       success: 0,
     };
     probeSlots.set(id, slot);
-    probeDuration.zero(slot.duration);
     return slot;
   };
 
@@ -215,12 +220,14 @@ export function createCoreMetrics(
     'Probe runs that did not stop within timeout + grace: recorded as a timeout, their connection reset.',
     'abandoned',
   );
-  const latenessHistogram = new Histogram({
-    name: 'switchyard_probe_lateness_seconds',
-    help: 'How late probe runs were started against their plan (event loop lag as the scheduler sees it).',
-    buckets: PROBE_LATENESS_BUCKETS,
+  const latenessHistogram = new FlatHistogram(
+    'switchyard_probe_lateness_seconds',
+    'How late probe runs were started against their plan (event loop lag as the scheduler sees it).',
+    PROBE_LATENESS_BUCKETS,
+    [],
     registers,
-  });
+  );
+  const lateness = latenessHistogram.series({});
   new Gauge({
     name: 'switchyard_probe_scheduler_behind_seconds',
     help: 'How overdue the most overdue planned probe start is right now (0 when on time).',
@@ -383,13 +390,13 @@ export function createCoreMetrics(
     observeProbe(target, result) {
       const slot = probeSlots.get(target) ?? probeSlot(target);
       slot.success = result.ok ? 1 : 0;
-      probeDuration.observe(slot.duration, Math.max(0, result.latencyMs) / 1000);
+      probeDuration.observe(slot.series, Math.max(0, result.latencyMs) / 1000);
     },
     trackScheduler(source) {
       schedulers.push({ source, seen: {} });
     },
     observeLateness(ms) {
-      latenessHistogram.observe(Math.max(0, ms) / 1000);
+      latenessHistogram.observe(lateness, Math.max(0, ms) / 1000);
     },
     setHealth(view) {
       for (const [region, h] of Object.entries(view)) {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import type {
   FailoverRequest,
   FailoverResult,
@@ -9,6 +8,7 @@ import type {
 } from '../server/admin.js';
 import type { StatusDocument } from '../server/status.js';
 import { ERROR_CODES, type ErrorCode, isSwitchyardError, SwitchyardError } from '../util/errors.js';
+import { type Command, InvalidArgumentError } from './commander.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { CliContext } from './io.js';
 
@@ -52,7 +52,7 @@ export class AdminClient {
   }
 
   status(): Promise<StatusDocument> {
-    return this.call<StatusDocument>('GET', '/v1/status');
+    return this.call<StatusDocument>('GET', '/v1/status', undefined, this.timeoutMs, isStatusDocument);
   }
   drain(region: string, reason?: string): Promise<OverrideResult> {
     return this.call('POST', '/v1/admin/drain', { region, ...(reason ? { reason } : {}) });
@@ -90,6 +90,7 @@ export class AdminClient {
     path: string,
     body?: unknown,
     timeoutMs = this.timeoutMs,
+    looksRight: (v: unknown) => boolean = hasMessage,
   ): Promise<T> {
     const base = method === 'POST' ? this.adminBase : this.base;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -97,42 +98,55 @@ export class AdminClient {
       headers['content-type'] = 'application/json';
       if (this.token) headers.authorization = `Bearer ${this.token}`;
     }
+    const where =
+      method === 'POST'
+        ? 'writes go to the admin listener: check --admin-addr or SWITCHYARD_ADMIN_ADDR'
+        : 'check --addr or SWITCHYARD_ADDR';
+    // Something answered, but not as switchyard does (every answer of ours on these paths is JSON,
+    // errors included): a wrong port, another service, or a proxy in between.
+    const notDaemon = (what: string, status?: number) =>
+      new AdminClientError(
+        'DAEMON_UNREACHABLE',
+        `${base} is not a switchyard daemon${method === 'POST' ? ' admin listener' : ''}: ${what} (${where})`,
+        status,
+      );
     // node:http, loaded when the call is made: the undici package (or even Node's fetch) costs
     // more to load than the call itself takes, and every operator command makes one.
-    let status: number;
-    let text: string;
+    let answer: Answer;
     try {
-      ({ status, text } = await send(`${base}${path}`, method, headers, body, timeoutMs));
+      answer = await send(`${base}${path}`, method, headers, body, timeoutMs);
     } catch (e) {
-      const code =
-        (e as NodeJS.ErrnoException).code ??
-        ((e as Error).name === 'TimeoutError' ? (e as Error).message : (e as Error).name);
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((e as Error).name === 'TimeoutError')
+        throw new AdminClientError(
+          'DAEMON_UNREACHABLE',
+          `no answer from ${base} to ${method} ${path} within ${formatTimeout(timeoutMs)} ` +
+            `(is the daemon running and not stuck? ${where}; --timeout waits longer)`,
+        );
+      if (code?.startsWith('HPE_')) throw notDaemon(`what it sent back is not HTTP (${code})`);
       throw new AdminClientError(
         'DAEMON_UNREACHABLE',
-        `cannot reach the switchyard daemon at ${base}: ${code}` +
-          (method === 'POST'
-            ? ' (is it running? writes go to the admin listener: check --admin-addr or SWITCHYARD_ADMIN_ADDR)'
-            : ' (is it running? check --addr or SWITCHYARD_ADDR)'),
+        `cannot reach the switchyard daemon at ${base}: ${code ?? (e as Error).message} (is it running? ${where})`,
       );
     }
+    const { status, text, contentType } = answer;
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {
       parsed = undefined;
     }
+    const kind = `HTTP ${status}${contentType ? ` (${contentType.split(';')[0]})` : ''}`;
     if (status >= 200 && status < 300) {
-      if (parsed === undefined)
-        throw new AdminClientError(
-          'DAEMON_UNREACHABLE',
-          `${base}${path} did not answer with JSON: is this a switchyard daemon?`,
-          status,
-        );
+      if (parsed === undefined) throw notDaemon(`${path} answered ${kind}, not JSON`, status);
+      if (!looksRight(parsed))
+        throw notDaemon(`${path} answered JSON that is not what switchyard sends`, status);
       return parsed as T;
     }
     const err = errorBody(parsed);
-    const message = err?.message ?? `HTTP ${status} from ${base}${path}`;
-    const details = err?.details ?? [];
+    if (!err) throw notDaemon(`${path} answered ${kind} without a switchyard error`, status);
+    const message = err.message ?? `HTTP ${status} from ${base}${path}`;
+    const details = err.details ?? [];
     if (status === 401)
       throw new AdminClientError(
         'ADMIN_UNAUTHORIZED',
@@ -140,21 +154,47 @@ export class AdminClient {
         401,
       );
     if (status === 403) throw new AdminClientError('ADMIN_UNAUTHORIZED', message, 403);
-    if (status === 404 && !err)
-      throw new AdminClientError(
-        'DAEMON_UNREACHABLE',
-        `${base} has no ${path}: is this a switchyard daemon${method === 'POST' ? ' admin listener' : ''}?`,
-        404,
-      );
     if (status >= 400 && status < 500)
       throw new AdminClientError('ADMIN_REQUEST_INVALID', message, status, details);
     throw new AdminClientError(
-      isKnownCode(err?.code) ? err.code : 'ADMIN_REQUEST_INVALID',
+      isKnownCode(err.code) ? err.code : 'ADMIN_REQUEST_INVALID',
       `the daemon failed: ${message}`,
       status,
       details,
     );
   }
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  contentType: string | undefined;
+}
+
+/** The status document's own marks: switchyard's, not some other JSON service's. */
+function isStatusDocument(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const d = v as { version?: unknown; director?: unknown; regions?: unknown };
+  return typeof d.version === 'number' && typeof d.director === 'object' && Array.isArray(d.regions);
+}
+
+/** Every admin result carries a one-line message. */
+function hasMessage(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string';
+}
+
+/** 10000 → "10s", 250 → "250ms". */
+export function formatTimeout(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** `--timeout`: "500ms", "10s", "2m", or a bare number of milliseconds. */
+export function parseTimeout(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : 1) : Number.NaN;
+  if (!Number.isFinite(ms) || ms < 1 || ms > 3_600_000)
+    throw new InvalidArgumentError('a duration from 1ms to 1h, such as 500ms, 10s or 2m');
+  return Math.round(ms);
 }
 
 /** One HTTP exchange; rejects on a network error or `timeoutMs` without a byte from the daemon. */
@@ -164,7 +204,7 @@ async function send(
   headers: Record<string, string>,
   body: unknown,
   timeoutMs: number,
-): Promise<{ status: number; text: string }> {
+): Promise<Answer> {
   const target = new URL(url);
   const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -181,13 +221,15 @@ async function send(
         res.on('data', (c: string) => {
           text += c;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text, contentType: res.headers['content-type'] }),
+        );
         res.on('error', reject);
       },
     );
     // An idle-socket bound: a switchover answers only when done, so the caller sizes it.
     req.setTimeout(timeoutMs, () =>
-      req.destroy(new DOMException(`no answer within ${timeoutMs}ms`, 'TimeoutError')),
+      req.destroy(new DOMException(`no answer within ${formatTimeout(timeoutMs)}`, 'TimeoutError')),
     );
     req.on('error', reject);
     req.end(payload);
@@ -235,10 +277,11 @@ export interface ConnectionFlags {
   adminAddr?: string;
   token?: string;
   tokenFile?: string;
+  timeout?: number;
 }
 
 /**
- * Adds --addr, --token and --token-file to a command. No commander defaults: the value is
+ * Adds --addr, --admin-addr, --token, --token-file and --timeout to a command. No commander defaults: the value is
  * resolved in `clientFromFlags` as flag → environment → default, so a flag given on the
  * program (before the subcommand) or on the subcommand both work.
  */
@@ -253,7 +296,12 @@ export function addConnectionOptions(cmd: Command): Command {
       `the daemon's admin listener, for changes (env SWITCHYARD_ADMIN_ADDR, default ${DEFAULT_ADMIN_ADDR})`,
     )
     .option('--token <token>', 'admin token (env SWITCHYARD_TOKEN); visible in ps, prefer --token-file')
-    .option('--token-file <path>', 'file holding the admin token (env SWITCHYARD_TOKEN_FILE)');
+    .option('--token-file <path>', 'file holding the admin token (env SWITCHYARD_TOKEN_FILE)')
+    .option(
+      '--timeout <duration>',
+      `how long to wait for the daemon to answer (default ${formatTimeout(DEFAULT_TIMEOUT_MS)}; a failover or switchover being applied waits at least 5m)`,
+      parseTimeout,
+    );
 }
 
 /** Builds a client from a command's flags, its parents' flags and the environment. */
@@ -265,11 +313,13 @@ export function clientFromCommand(cmd: Command, env: NodeJS.ProcessEnv): AdminCl
     merged.adminAddr ??= o.adminAddr;
     merged.token ??= o.token;
     merged.tokenFile ??= o.tokenFile;
+    merged.timeout ??= o.timeout;
   }
   return new AdminClient({
     addr: merged.addr ?? env.SWITCHYARD_ADDR ?? DEFAULT_ADDR,
     adminAddr: merged.adminAddr ?? env.SWITCHYARD_ADMIN_ADDR ?? DEFAULT_ADMIN_ADDR,
     token: resolveToken(merged, env),
+    ...(merged.timeout !== undefined ? { timeoutMs: merged.timeout } : {}),
   });
 }
 

@@ -67,14 +67,18 @@ export function statusText(doc: StatusDocument, paint: Painter = (t) => t): stri
   const current = (r: (typeof doc.regions)[number]) => {
     const c = r.currentRole ?? (r.isMain ? 'main' : r.role === 'edge' ? 'edge' : 'replica');
     const text = c === 'fenced-old-main' ? 'old main (fenced)' : c;
-    return c === 'split-brain' ? paint(text, 'red') : c === 'fenced-old-main' ? paint(text, 'yellow') : text;
+    return c === 'split-brain'
+      ? paint(text, 'red')
+      : c === 'fenced-old-main' || c === 'detached'
+        ? paint(text, 'yellow')
+        : text;
   };
   const noteOf = (r: (typeof doc.regions)[number]) => {
     const notes = [r.drained ? 'drained' : '', r.inMaintenance ? 'maintenance' : ''];
     // Traffic still sent to a region with a component down: the weights are held (frozen, last good).
     const down = r.components.some((c) => c.kind !== 'database' && c.status === 'down');
     if (down && (r.serving.api || r.serving.auth)) notes.push(paint('served while down', 'red'));
-    if (r.currentRole === 'fenced-old-main') notes.push('awaiting rebuild');
+    if (r.currentRole === 'fenced-old-main' || r.currentRole === 'detached') notes.push('awaiting rebuild');
     return notes.filter(Boolean).join(', ');
   };
   out.push(

@@ -317,8 +317,15 @@ async function viaLeader(
     Object.assign(d, appendJournal(d, auditEntry(ctx, d, 'switchover', request.to, actor, requested)));
   });
   ctx.log(
-    { event: 'override', kind: 'switchover', target: request.to, by: actor.by, request: id },
-    requested,
+    {
+      event: 'override',
+      kind: 'switchover',
+      target: request.to,
+      by: actor.by,
+      ...(actor.reason ? { reason: actor.reason } : {}),
+      request: id,
+    },
+    `${requested} (${attribution(actor)})`,
   );
   const waitMs = ctx.switchoverWaitMs ?? 120_000;
   await ctx.evaluate((s) => s.answers?.switchover?.id === id, waitMs);

@@ -28,6 +28,7 @@ import type { RegionId, Topology } from '../topology/types.js';
 import { type Clock, sleep, withDeadline } from '../util/clock.js';
 import { isSwitchyardError, SwitchyardError } from '../util/errors.js';
 import { adminHandlers } from './admin-handlers.js';
+import { adoptLiveWeights } from './adopt-live.js';
 import { composePorts } from './compose.js';
 import { DatabaseActuator, type RegionPromoters } from './database-actuator.js';
 import { DecisionLog } from './decision-log.js';
@@ -322,7 +323,9 @@ export class Daemon {
       if (what === 'state')
         void keeper.reload().catch((e: unknown) => this.countError(e, 'could not reload the state'));
       if (what === 'leadership' && coordination.canAct()) {
-        void this.dns.fullReconcile().catch(() => undefined);
+        void this.dns
+          .fullReconcile()
+          .catch((e: unknown) => this.countError(e, 'full DNS reconcile on taking the lead failed'));
         this.serveRequests(keeper.current);
       }
       this.loop?.schedule();
@@ -409,7 +412,8 @@ export class Daemon {
    * Reads live DNS in the background (the provider may be impaired by the very outage being
    * handled): /healthz answers at once and /readyz says DNS is not read yet. Once read, records
    * that the state has never written adopt their live weights — the answer to hold while evidence
-   * is unknown — and the persisted weights are offered, so DNS converges to the saved intent
+   * is unknown — less any region the saved state keeps away (adopt-live.ts); the persisted
+   * weights are offered, so DNS converges to the saved intent
    * (e.g. after a crash between a save and the DNS write).
    */
   private startDns(): void {
@@ -420,10 +424,23 @@ export class Daemon {
         this.dnsRead = true;
         const live = this.dns.status().live ?? {};
         const keeper = this.keeper as StateKeeper;
-        const missing = Object.entries(live).filter(
-          ([key, w]) =>
-            keeper.current.engine.weights[key] === undefined && Object.values(w).some((v) => v > 0),
+        const { adopt, corrected, skipped } = adoptLiveWeights(
+          this.topology,
+          keeper.current.engine,
+          keeper.current.overrides,
+          live,
         );
+        if (corrected.length + skipped.length > 0)
+          log.warn(
+            {
+              event: 'dns-adopt',
+              corrected,
+              skipped,
+              reason: 'live DNS serves regions the saved state keeps away; the saved state wins',
+            },
+            `live DNS contradicts the saved state for ${[...corrected, ...skipped].join(', ')}; keeping the saved exclusions`,
+          );
+        const missing = Object.entries(adopt);
         if (missing.length > 0 && this.ports.coordination.canAct())
           await keeper
             .update((d) => {
@@ -466,7 +483,9 @@ export class Daemon {
         off();
         resolve(true);
       });
-      void keeper.reload().catch(() => undefined);
+      void keeper
+        .reload()
+        .catch((e: unknown) => this.countError(e, 'could not reload the state while waiting for the leader'));
     });
   }
 
@@ -762,7 +781,9 @@ export class Daemon {
                 `abandoned at shutdown (${signal}); resumes on the next start`,
               )
               .then(() => undefined)
-              .catch(() => undefined),
+              .catch((e: unknown) =>
+                this.countError(e, 'could not journal the promotion abandoned at shutdown'),
+              ),
             5_000,
             () => undefined,
           );
@@ -771,7 +792,7 @@ export class Daemon {
     const bounded = (p: Promise<unknown> | undefined, ms: number) =>
       withDeadline(
         this.clock,
-        Promise.resolve(p).catch(() => undefined),
+        Promise.resolve(p).catch((e: unknown) => this.countError(e, 'shutdown: a part failed to close')),
         ms,
         () => undefined,
       );

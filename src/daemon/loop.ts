@@ -241,7 +241,10 @@ export class DirectorLoop {
         if (isSwitchyardError(e, 'STATE_UNWRITABLE')) this.deps.onStateSaved(false, e);
         // Someone else wrote the state (an operator through another instance, or a leader that
         // replaced this one): take what is there; the next cycle decides on it.
-        if (isSwitchyardError(e, 'STATE_CONFLICT')) await this.deps.keeper.reload().catch(() => undefined);
+        if (isSwitchyardError(e, 'STATE_CONFLICT'))
+          await this.deps.keeper
+            .reload()
+            .catch((r: unknown) => this.deps.onError(r, 'could not reload the state after a conflict'));
         throw e;
       }
       return plan;

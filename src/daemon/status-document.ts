@@ -53,7 +53,12 @@ export function servingFromWeights(
   return out;
 }
 
-/** What a region is now, from its databases' own reports and the current main. */
+/**
+ * What a region is now, from its databases' own reports, its persisted demotion and the current
+ * main. A database seen writable outside the main is a split-brain whatever was recorded before
+ * (an old main that came back writable included); otherwise the demotion the engine persisted
+ * says why the region is kept away, and a fenced region waits to be rebuilt as a replica.
+ */
 export function currentRoleOf(
   region: Region,
   main: RegionId,
@@ -62,35 +67,61 @@ export function currentRoleOf(
 ): { role: CurrentRole; detail?: string } {
   if (region.id === main) return { role: 'main' };
   if (region.databases.length === 0) return { role: 'edge' };
-  // The persisted demotion is the truth a restart keeps; the databases' reports add detail.
-  if (demotion?.reason === 'split-brain')
-    return {
-      role: 'split-brain',
-      detail: `${demotion.fenced ? 'fenced' : 'being fenced'}: ${demotion.detail}`,
-    };
-  if (demotion)
-    return {
-      role: 'fenced-old-main',
-      detail: demotion.fenced
-        ? `databases read-only (fenced); rebuild it as a replica of ${main}, then fail back with a switchover`
-        : 'NOT fenced (its databases did not answer): fenced when they answer; it must not come back writable',
-    };
+  const rebuild = `rebuild it as a replica of ${main}, then it serves auth again`;
   const dbs = Object.entries(databases);
-  const writable = dbs.filter(([, d]) => d.status === 'up' && d.role === 'primary' && d.writable === true);
+  const writable = dbs
+    .filter(([, d]) => d.status === 'up' && d.role === 'primary' && d.writable === true)
+    .map(([k]) => k);
   if (writable.length > 0)
     return {
       role: 'split-brain',
-      detail: `${writable.map(([k]) => k).join(', ')} writable outside the main (${main}): being fenced`,
+      detail: `${writable.join(', ')} writable outside the main (${main})${
+        demotion?.reason === 'old-main' ? ': the old main came back writable' : ''
+      }; being fenced`,
     };
+  switch (demotion?.reason) {
+    case 'split-brain':
+      return demotion.fenced
+        ? {
+            role: 'detached',
+            detail: `fenced after a split-brain: databases read-only, not replicating from ${main}; ${rebuild}`,
+          }
+        : {
+            role: 'split-brain',
+            detail: `its fence has not completed (its databases did not answer); fenced when they answer: ${demotion.detail}`,
+          };
+    case 'old-main':
+      return {
+        role: 'fenced-old-main',
+        detail: demotion.fenced
+          ? `databases read-only (fenced); rebuild it as a replica of ${main}, then fail back with a switchover`
+          : 'NOT fenced (its databases did not answer): fenced when they answer; it must not come back writable',
+      };
+    case 'detached':
+      return {
+        role: 'detached',
+        detail: `databases are read-only primaries that do not replicate from ${main}; ${rebuild}`,
+      };
+    default:
+      break;
+  }
   const replicas = dbs.filter(([, d]) => d.role === 'replica');
   if (dbs.length > 0 && replicas.length === dbs.length) return { role: 'replica' };
-  const readOnlyPrimary = dbs.some(([, d]) => d.role === 'primary' && d.writable === false);
-  if (readOnlyPrimary || region.role === 'main')
+  const readOnlyPrimary = dbs.filter(([, d]) => d.role === 'primary' && d.writable === false).map(([k]) => k);
+  // No demotion recorded yet (the engine records one on its next fresh probe): the configured
+  // main is the old main; any other region with a primary is detached from the main.
+  if (region.role === 'main')
     return {
       role: 'fenced-old-main',
-      detail: readOnlyPrimary
-        ? `databases read-only (fenced); rebuild it as a replica of ${main}, then fail back with a switchover`
-        : `databases unreachable or not reporting; fenced if they return writable; rebuild as a replica of ${main}`,
+      detail:
+        readOnlyPrimary.length > 0
+          ? `databases read-only (fenced); rebuild it as a replica of ${main}, then fail back with a switchover`
+          : `databases unreachable or not reporting; fenced if they return writable; rebuild as a replica of ${main}`,
+    };
+  if (readOnlyPrimary.length > 0)
+    return {
+      role: 'detached',
+      detail: `${readOnlyPrimary.join(', ')} read-only but not replicating from ${main}; ${rebuild}`,
     };
   return { role: 'replica', detail: 'databases not reporting a role yet' };
 }

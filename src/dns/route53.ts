@@ -23,7 +23,7 @@ import { classifyRoute53Error, describeRoute53Error, route53Messages } from './r
 import { InsyncPoller } from './route53-insync.js';
 import { bareId, canonicalName, compareListing, fqdn } from './route53-names.js';
 import { adoptLiveSets } from './route53-records.js';
-import type { ApplyMeta, ApplyResult, DnsProvider, InsyncReport, WeightedSet } from './types.js';
+import type { ApplyMeta, ApplyResult, DnsProvider, WeightedSet } from './types.js';
 
 export interface Route53ProviderDeps {
   clock?: Clock;

@@ -6,9 +6,18 @@ import type { Status } from '../decide/types.js';
  * evidence either way yet, e.g. right after start).
  */
 export function componentStatus(statuses: readonly Status[], minHealthy: number): Status {
-  const up = statuses.filter((s) => s === 'up').length;
-  const down = statuses.filter((s) => s === 'down').length;
+  let up = 0;
+  let down = 0;
+  for (const s of statuses) {
+    if (s === 'up') up++;
+    else if (s === 'down') down++;
+  }
+  return statusFromCounts(up, down, statuses.length, minHealthy);
+}
+
+/** The same rule from counts kept up to date per result (O(1) per result, not O(instances)). */
+export function statusFromCounts(up: number, down: number, total: number, minHealthy: number): Status {
   if (up >= minHealthy) return 'up';
-  if (statuses.length - down < minHealthy) return 'down';
+  if (total - down < minHealthy) return 'down';
   return 'unknown';
 }

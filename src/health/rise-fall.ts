@@ -20,10 +20,22 @@ export function initialTargetState(now: number): TargetState {
  * everything up (or down) before it has data.
  */
 export function step(s: TargetState, ok: boolean, at: number, rise: number, fall: number): TargetState {
-  const successes = ok ? s.successes + 1 : 0;
-  const failures = ok ? 0 : s.failures + 1;
-  let status = s.status;
-  if (ok && status !== 'up' && successes >= rise) status = 'up';
-  if (!ok && status !== 'down' && failures >= fall) status = 'down';
-  return { status, since: status === s.status ? s.since : at, successes, failures };
+  const next = { ...s };
+  advance(next, ok, at, rise, fall);
+  return next;
+}
+
+/**
+ * `step` in place, for the per-result path (a new state object per result would be garbage at
+ * thousands of results a second). Returns true when the status changed.
+ */
+export function advance(s: TargetState, ok: boolean, at: number, rise: number, fall: number): boolean {
+  s.successes = ok ? s.successes + 1 : 0;
+  s.failures = ok ? 0 : s.failures + 1;
+  const before = s.status;
+  if (ok && before !== 'up' && s.successes >= rise) s.status = 'up';
+  if (!ok && before !== 'down' && s.failures >= fall) s.status = 'down';
+  if (s.status === before) return false;
+  s.since = at;
+  return true;
 }

@@ -3,8 +3,8 @@ import type { ComponentHealth, DatabaseHealth, HealthView, Status } from '../dec
 import type { DatabaseProbeResult, ProbeResult } from '../probe/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { SwitchyardError } from '../util/errors.js';
-import { componentStatus } from './aggregate.js';
-import { initialTargetState, step, type TargetState } from './rise-fall.js';
+import { statusFromCounts } from './aggregate.js';
+import { advance, initialTargetState, type TargetState } from './rise-fall.js';
 import { buildHealthTargets, type ComponentName, type HealthTarget } from './targets.js';
 
 /** One event per state change of a target or a component; the daemon logs it with `reason`. */
@@ -51,6 +51,9 @@ interface ComponentEntry {
   component: ComponentName;
   minHealthy: number;
   targets: TargetEntry[];
+  /** Targets up and down now, kept per result so that the component's status costs O(1). */
+  up: number;
+  down: number;
   status: Status;
   since: number;
 }
@@ -132,6 +135,8 @@ export class HealthTracker {
           component: spec.component,
           minHealthy: spec.minHealthy,
           targets: [],
+          up: 0,
+          down: 0,
           status: 'unknown',
           since: now,
         };
@@ -159,8 +164,8 @@ export class HealthTracker {
     const comp = this.componentOf.get(targetId);
     if (!t || !comp) return false;
     const at = result.at + result.latencyMs;
-    const before = t.state;
-    t.state = step(before, result.ok, at, t.spec.rise, t.spec.fall);
+    const from = t.state.status;
+    const moved = advance(t.state, result.ok, at, t.spec.rise, t.spec.fall);
     t.checkedAt = at;
     t.last = result;
     // A sample is what the latest probe saw; a failed probe saw nothing, so none is kept.
@@ -189,27 +194,28 @@ export class HealthTracker {
           ...(r.writable !== undefined ? { writable: r.writable } : {}),
         });
     }
-    if (t.state.status !== before.status) {
+    if (moved) {
       this.generation++;
+      const to = t.state.status;
+      if (from === 'up') comp.up--;
+      else if (from === 'down') comp.down--;
+      if (to === 'up') comp.up++;
+      else if (to === 'down') comp.down++;
       const n = result.ok ? t.state.successes : t.state.failures;
-      const reason = `${consecutive(n, result.ok)}: ${result.detail}`;
       this.emit({
         kind: 'target',
         id: targetId,
         region: t.spec.region,
         component: t.spec.component,
-        from: before.status,
-        to: t.state.status,
+        from,
+        to,
         at,
-        reason,
+        reason: `${consecutive(n, result.ok)}: ${result.detail}`,
       });
     }
-    const status = componentStatus(
-      comp.targets.map((x) => x.state.status),
-      comp.minHealthy,
-    );
+    const status = statusFromCounts(comp.up, comp.down, comp.targets.length, comp.minHealthy);
     if (status !== comp.status) {
-      const from = comp.status;
+      const was = comp.status;
       comp.status = status;
       comp.since = at;
       this.emit({
@@ -217,7 +223,7 @@ export class HealthTracker {
         id: comp.key,
         region: comp.region,
         component: comp.component,
-        from,
+        from: was,
         to: status,
         at,
         reason: this.summary(comp),

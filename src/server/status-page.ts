@@ -150,8 +150,11 @@ const SCRIPT = String.raw`
       if (doc.leader === null) l.appendChild(badge('down', 'no leader'));
       else {
         l.appendChild(document.createTextNode(text(doc.leader.id) + (doc.leader.region ? ' (' + doc.leader.region + ')' : '')));
+        if (doc.leader.self) l.appendChild(el('span', { class: 'muted small', text: ' (this instance)' }));
         if (typeof doc.leader.leaseTimeLeftMs === 'number')
-          l.appendChild(el('span', { class: 'muted small', text: ' lease ' + (doc.leader.leaseTimeLeftMs / 1000).toFixed(1) + 's' }));
+          l.appendChild(el('span', { class: 'muted small', 'data-lease': '', text: ' lease ' + (doc.leader.leaseTimeLeftMs / 1000).toFixed(1) + 's' }));
+        if (doc.leader.acquiredAt)
+          l.appendChild(el('span', { class: 'muted small', 'data-leading-since': doc.leader.acquiredAt, text: ', leading for ' + age(doc, doc.leader.acquiredAt) }));
       }
     } else leaderBox.hidden = true;
   }
@@ -228,7 +231,7 @@ const SCRIPT = String.raw`
     var cell = el('td', { class: 'w' }, [configured]);
     if (r.isMain) cell.appendChild(el('span', {}, [' ', badge('up', 'MAIN')]));
     if (r.currentRole && r.currentRole !== configured) {
-      var bad = /fenced|split|rebuild/i.test(r.currentRole);
+      var bad = /fenced|split|detached|rebuild/i.test(r.currentRole);
       cell.appendChild(el('div', { class: 'small', 'data-current-role': r.currentRole }, ['now ', badge(bad ? 'down' : 'changing', r.currentRole)]));
     }
     if (r.drained) cell.appendChild(el('div', {}, [badge('changing', 'drained')]));
@@ -338,8 +341,8 @@ const SCRIPT = String.raw`
   function observers(doc) {
     var sec = $('observers-section');
     var list = Array.isArray(doc.observers) ? doc.observers : null;
-    sec.hidden = !list;
-    if (!list) return;
+    sec.hidden = !list || list.length === 0;
+    if (sec.hidden) return;
     var t = clear($('observers'));
     t.appendChild(el('thead', {}, [el('tr', {}, ['observer', 'region', 'view', 'vote', 'reason'].map(function (h) { return el('th', { text: h }); }))]));
     t.appendChild(el('tbody', {}, list.map(function (o) {

@@ -95,10 +95,13 @@ export interface JournalSummary {
  * - replica: its databases replicate from the main's;
  * - fenced-old-main: a former main whose databases are read-only or unreachable, waiting to be
  *   rebuilt as a replica of the current main (failback is a planned switchover after that);
- * - split-brain: outside the main, yet a database reports itself writable (it is being fenced);
+ * - split-brain: outside the main, yet a database reports itself writable (it is being fenced),
+ *   or its fence after that has not completed;
+ * - detached: its databases are read-only primaries that do not replicate from the main (a
+ *   split-brain after its fence, or a primary left behind): kept away from auth until rebuilt;
  * - edge: no databases; serves api traffic only.
  */
-export type CurrentRole = 'main' | 'replica' | 'fenced-old-main' | 'split-brain' | 'edge';
+export type CurrentRole = 'main' | 'replica' | 'fenced-old-main' | 'split-brain' | 'detached' | 'edge';
 
 export interface ComponentStatus {
   /** "gateway", "keyManager" or "database.<key>". */

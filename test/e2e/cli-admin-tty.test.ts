@@ -5,8 +5,13 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { STUB_TOKEN, type StubDaemon, startStubDaemon } from '../support/stub-daemon.js';
 
 const ENTRY = join(import.meta.dirname, '../../src/cli/main.ts');
-// util-linux `script` gives the CLI a pseudo-terminal, so the interactive confirmation runs for real.
-const hasScript = spawnSync('script', ['--version']).status === 0;
+// `script` (Debian bsdutils, installed by .ci/run) gives the CLI a pseudo-terminal, so the
+// interactive confirmation runs for real. No skip when it is missing: the case fails, saying so.
+function requireScript(): void {
+  const r = spawnSync('script', ['--version']);
+  if (r.status !== 0)
+    throw new Error('`script` is not installed (Debian package bsdutils; .ci/run installs it)');
+}
 
 function cliOnTty(args: string[], answer: string): Promise<{ code: number | null; output: string }> {
   const command = [process.execPath, '--import', 'tsx', ENTRY, ...args].map((a) => `'${a}'`).join(' ');
@@ -29,13 +34,14 @@ function cliOnTty(args: string[], answer: string): Promise<{ code: number | null
   });
 }
 
-describe.skipIf(!hasScript)('switchyard failover on a terminal', () => {
+describe('switchyard failover on a terminal', () => {
   let d: StubDaemon;
   beforeAll(async () => {
+    requireScript();
     d = await startStubDaemon();
   });
   afterAll(async () => {
-    await d.close();
+    await d?.close();
   });
 
   it('asks for the region id; a wrong answer applies nothing and exits 1', async () => {

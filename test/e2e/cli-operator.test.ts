@@ -1,8 +1,10 @@
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ALICE_TOKEN, DemoDaemon, until } from '../support/demo-daemon.js';
 import { runCliInProcess as cli } from '../support/run-cli.js';
+import { startSilentServer } from '../support/silent-server.js';
 
 /**
  * The operator commands through the real CLI (in process) against the real daemon (in process,
@@ -89,6 +91,68 @@ describe('the exit-code table (README), one row at a time', () => {
     });
     expect(wrong.code).toBe(EXIT.INVALID);
     expect(wrong.stderr).toContain('the admin API is on its own listener');
+  });
+
+  it('3 — not a switchyard daemon: another web server, another JSON API, a non-HTTP service', async () => {
+    const html = await httpServer(200, 'text/html', '<html>hello</html>');
+    const json = await httpServer(200, 'application/json', '{"status":"ok"}');
+    const notFound = await httpServer(404, 'text/plain', 'Not Found');
+    const ssh = await rawServer('SSH-2.0-OpenSSH_9.6\r\n');
+    const at = (s: Server) => `127.0.0.1:${(s.address() as { port: number }).port}`;
+    try {
+      const a = await cli(['status', '--addr', at(html)]);
+      expect(a.code).toBe(EXIT.UNREACHABLE);
+      expect(a.stderr).toBe(
+        `switchyard: http://${at(html)} is not a switchyard daemon: /v1/status answered HTTP 200 (text/html), not JSON (check --addr or SWITCHYARD_ADDR)\n`,
+      );
+      const b = await cli(['status', '--addr', at(json)]);
+      expect(b.code).toBe(EXIT.UNREACHABLE);
+      expect(b.stderr).toContain(`http://${at(json)} is not a switchyard daemon: /v1/status answered JSON`);
+      const c = await cli(['freeze', '--reason', 'x', '--admin-addr', at(notFound)], {
+        env: { SWITCHYARD_TOKEN: ALICE_TOKEN },
+      });
+      expect(c.code).toBe(EXIT.UNREACHABLE);
+      expect(c.stderr).toContain(
+        `http://${at(notFound)} is not a switchyard daemon admin listener: /v1/admin/freeze answered HTTP 404 (text/plain) without a switchyard error (writes go to the admin listener: check --admin-addr`,
+      );
+      const e = await cli(['drain', 'r3', '--reason', 'x', '--admin-addr', at(ssh)], {
+        env: { SWITCHYARD_TOKEN: ALICE_TOKEN },
+      });
+      expect(e.code).toBe(EXIT.UNREACHABLE);
+      expect(e.stderr).toMatch(
+        new RegExp(
+          `http://${at(ssh)} is not a switchyard daemon admin listener: what it sent back is not HTTP \\(HPE_`,
+        ),
+      );
+    } finally {
+      for (const s of [html, json, notFound, ssh]) await new Promise((r) => s.close(r));
+    }
+    expect((await d.status()).overrides).toMatchObject({ frozen: false, drained: [] });
+  });
+
+  it('3 — a daemon that does not answer: the message names the address, the request and the timeout', async () => {
+    const silent = await startSilentServer();
+    try {
+      const addr = `127.0.0.1:${silent.port}`;
+      const t0 = performance.now();
+      const r = await cli(['status', '--addr', addr, '--timeout', '300ms']);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(r.code).toBe(EXIT.UNREACHABLE);
+      expect(r.stderr).toBe(
+        `switchyard: no answer from http://${addr} to GET /v1/status within 300ms (is the daemon running and not stuck? check --addr or SWITCHYARD_ADDR; --timeout waits longer)\n`,
+      );
+      const w = await cli(['unfreeze', '--admin-addr', addr, '--timeout', '1s'], {
+        env: { SWITCHYARD_TOKEN: ALICE_TOKEN },
+      });
+      expect(w.code).toBe(EXIT.UNREACHABLE);
+      expect(w.stderr).toContain(`no answer from http://${addr} to POST /v1/admin/unfreeze within 1s`);
+      expect(silent.arrivals.length).toBe(2);
+    } finally {
+      await silent.close();
+    }
+    const bad = await cli(['status', '--timeout', 'soon']);
+    expect(bad.code).toBe(EXIT.USAGE);
+    expect(bad.stderr).toContain("option '--timeout <duration>' argument 'soon' is invalid");
   });
 
   it('4 — unauthorized: no token, or a wrong one; nothing changes', async () => {
@@ -239,3 +303,24 @@ describe('status says what DNS serves', () => {
     expect(text).toMatch(/dns: file, last change [2-9]s ago, last read \d+s ago/);
   });
 });
+
+/** An HTTP server that answers every request the same way: something that is not switchyard. */
+async function httpServer(status: number, type: string, body: string): Promise<Server> {
+  const s = createHttpServer((_req, res) => {
+    res.writeHead(status, { 'content-type': type });
+    res.end(body);
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return s as unknown as Server;
+}
+
+/** A TCP service that greets with its banner and does not speak HTTP (an SSH server, say). */
+async function rawServer(banner: string): Promise<Server> {
+  const s = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.resume(); // read (and drop) the request, so the client's close is seen
+    socket.end(banner);
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return s;
+}

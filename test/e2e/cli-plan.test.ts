@@ -15,6 +15,7 @@ interface PlanJson {
     home?: string;
     weights: Record<string, number>;
     dependsOn: string[];
+    changed: boolean;
   }[];
   actions: { type: string; region: string; force?: boolean }[];
   reasons: string[];
@@ -153,6 +154,23 @@ describe('switchyard plan: the seed article answers', () => {
       expect(p.actions).toEqual([]);
       expect(to(p, 'api.r1.example.com')).toEqual(['r1']);
     }
+  });
+
+  it('8.1 a restart on the state after a failover, with no evidence: nothing returns to the old main', async () => {
+    // The case: main r2, epoch 1, out { r1: [api] }, auth away from r1, everything unknown.
+    const p = await planOf('13-restart-after-failover');
+    expect(p.main).toBe('r2');
+    expect(p.epoch).toBe(1);
+    expect(p.actions).toEqual([]);
+    expect(p.records.filter((r) => r.changed).map((r) => r.name)).toEqual([]);
+    for (const name of [
+      'auth.r1.example.com',
+      'auth.r3.example.com',
+      'auth.r4.example.com',
+      'manage.example.com',
+    ])
+      expect(to(p, name), name).toEqual(['r2']);
+    expect(to(p, 'api.r1.example.com')).toEqual(['r2']);
   });
 
   it('a forced operator failover says how much data may be lost', async () => {

@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, type Browser, launchChromium } from '../support/browser.js';
 import { type DemoDaemon, startDemoDaemon } from '../support/demo-daemon-live.js';
+import { type EtcdDemoDaemons, startEtcdDemoDaemons } from '../support/etcd-demo-daemons.js';
 import { waitFor } from '../support/proc.js';
 
 /**
@@ -229,4 +230,110 @@ describe('status page in Chromium', () => {
       await page.close();
     }
   }, 60_000);
+});
+
+/**
+ * The page of real daemons on a real three-member etcd cluster (one instance per region r2, r3,
+ * r4, all probing the demo world): the leader and its lease, every observer counted, each
+ * observer's vote beside the quorum — on a follower's page as on the leader's — following a
+ * failure and a change of leader without a reload. Its screenshot is docs/status-page.png.
+ */
+describe('status page on three instances on etcd', () => {
+  let cluster: EtcdDemoDaemons;
+  beforeAll(async () => {
+    cluster = await startEtcdDemoDaemons({ name: 'page' });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('shows the leader and its lease, every observer and its vote; follows r3 down and a new leader', async () => {
+    const leader = await cluster.settled(60_000);
+    const follower = cluster.instances.find((i) => i !== leader);
+    if (!follower) throw new Error('no follower');
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    try {
+      const res = await page.goto(`${follower.origin}/`);
+      expect(res?.status()).toBe(200);
+      await page.waitForSelector('#conn[data-state="live"]', { timeout: 10_000 });
+      expect(await page.textContent('#director')).toBe(`${follower.id} in ${follower.region}`);
+      // A follower knows who leads and since when; the lease's time left is the leader's own clock.
+      await waitFor(
+        'the leader on the page',
+        async () => ((await page.textContent('#leader')) ?? '').includes(`${leader.id} (${leader.region})`),
+        10_000,
+      );
+      expect(await page.textContent('#leader')).toMatch(/, leading for \d+s$/);
+      expect(await page.locator('#leader [data-lease]').count()).toBe(0);
+      expect(await page.isVisible('#observers-section')).toBe(true);
+      for (const i of cluster.instances) {
+        const row = await page.textContent(`#observers tr[data-observer="${i.id}"]`);
+        expect(row).toContain(i.region);
+        expect(row).toContain('fresh');
+        expect(row).toContain('counted');
+      }
+      const votes = (region: string) =>
+        page.locator(`tr[data-region="${region}"] td[data-component="gateway"] [data-observer]`);
+      await waitFor('three votes per component', async () => (await votes('r3').count()) === 3, 10_000);
+      expect(await votes('r1').count()).toBe(3);
+
+      // r3's gateway fails: every observer votes down, the quorum says down, traffic moves.
+      cluster.world.setRegion('r3', false);
+      await page.waitForSelector('tr[data-region="r3"] td[data-component="gateway"][data-status="down"]', {
+        timeout: 20_000,
+      });
+      for (const i of cluster.instances)
+        await page.waitForSelector(
+          `tr[data-region="r3"] td[data-component="gateway"] [data-observer="${i.id}"].down`,
+          { timeout: 10_000 },
+        );
+      await page.waitForSelector(
+        'tr[data-record="api.r3.example.com/A"] td[data-weight="r3"][data-desired="0"]',
+        { timeout: 20_000 },
+      );
+
+      // The leader's own page says it leads, with the same lease.
+      const own = await browser.context.newPage();
+      try {
+        await own.goto(`${leader.origin}/`);
+        await own.waitForSelector('#conn[data-state="live"]', { timeout: 10_000 });
+        const shown = await own.textContent('#leader');
+        expect(shown).toContain(`${leader.id} (${leader.region}) (this instance)`);
+        const lease = Number(/lease (\d+\.\d)s/.exec(shown ?? '')?.[1]);
+        expect(lease).toBeGreaterThan(0);
+        expect(lease).toBeLessThanOrEqual(3); // leaseTtl 3s
+        // The leader reads and writes DNS: live weights catch up with the decision.
+        await own.waitForSelector('tr[data-record="api.r3.example.com/A"][data-change="in-sync"]', {
+          timeout: 15_000,
+        });
+        // docs/status-page.png is this screenshot (copied from test-artifacts/).
+        await own.screenshot({ path: artifactPath('status-page-etcd.png'), fullPage: true });
+      } finally {
+        await own.close();
+      }
+
+      // The leader stops: another instance takes over, and the follower's page shows it.
+      await page.evaluate(() => {
+        (globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true;
+      });
+      await leader.daemon.stop('test: leader stops');
+      await waitFor(
+        'a new leader on the page',
+        async () => {
+          const t = (await page.textContent('#leader')) ?? '';
+          return !t.includes(leader.id) && /sy-r\d \(r\d\)/.test(t);
+        },
+        30_000,
+      );
+      expect(
+        await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument),
+      ).toBe(true);
+      expect(problems).toEqual([]);
+    } finally {
+      cluster.world.setRegion('r3', true);
+      await page.close();
+    }
+  }, 150_000);
 });

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecideInput } from '../../src/decide/types.js';
 import { MemoryDnsProvider } from '../../src/dns/memory.js';
@@ -113,6 +114,106 @@ describe('8.1 a restart moves nothing on unknown evidence', () => {
   });
 });
 
+describe('8.1 every fact that keeps a region out survives a restart', () => {
+  /** Runs a daemon on `store` and `dns` for `ms`, then stops it (one life of the process). */
+  const life = async (
+    store: MemoryStateStore,
+    dns: MemoryDnsProvider,
+    ms: number,
+    world?: (h0: Harness) => void,
+  ) => {
+    const harness = await startHarness({ store, dns, start: false });
+    world?.(harness);
+    await harness.daemon.start();
+    await harness.advance(ms);
+    return harness;
+  };
+
+  for (const [kind, fenced] of [
+    ['old-main', true],
+    ['old-main', false],
+    ['split-brain', true],
+    ['detached', true],
+  ] as const)
+    it(`a demotion (${kind}${fenced ? ', fenced' : ', not fenced'}): still there and still keeping auth away after a restart`, async () => {
+      const demoted = { r1: { reason: kind, since: 0, epoch: 1, fenced, detail: 'test' } };
+      const store = new MemoryStateStore(stateAfterFailover({ demoted }));
+      const dns = new MemoryDnsProvider(liveSets(AFTER_FAILOVER));
+      // r1's database answers as a read-only primary that replicates from nobody (not rebuilt).
+      const world = (h0: Harness) => {
+        afterFailoverWorld(h0);
+        if (!fenced) h0.db.r1!.reachable = false;
+      };
+      h = await life(store, dns, 30_000, world); // r1's key manager healthy far past recoverAfter
+      expect(h.weights('auth.r1.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(store.peek()?.engine.demoted?.r1).toMatchObject({ reason: kind, fenced });
+      await h.stop();
+      // The restart: nothing moves on no evidence, and once evidence arrives the demotion still holds.
+      const writes = dns.batches.length;
+      h = await life(store, dns, 900, world);
+      expect(dns.batches.length).toBe(writes);
+      await h.advance(30_000);
+      expect(h.weights('auth.r1.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(h.weights('auth.r3.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(h.weights('manage.example.com')).toEqual({ r1: 0, r2: 100 });
+      expect(store.peek()?.engine.demoted?.r1).toMatchObject({ reason: kind, fenced });
+      expect(h.daemon.status().alerts.map((a) => a.kind)).toContain(
+        fenced ? 'rebuild-needed' : 'old-main-unfenced',
+      );
+    });
+
+  it('a drain: still in force after a restart, the drained region kept out though healthy', async () => {
+    const store = new MemoryStateStore();
+    const dns = new MemoryDnsProvider();
+    h = await life(store, dns, 5_000);
+    await store.save({
+      ...(store.peek() as PersistedState),
+      overrides: { drained: ['r3'], frozen: false, routes: {} },
+    });
+    await h.stop();
+    h = await life(store, dns, 900);
+    await h.advance(30_000);
+    expect(h.weights('api.r3.example.com')).toEqual({ r3: 0, r1: 100, r2: 0 });
+    expect(store.peek()?.overrides.drained).toEqual(['r3']);
+    await h.stop();
+    const writes = dns.batches.length;
+    h = await life(store, dns, 30_000);
+    expect(dns.batches.length).toBe(writes);
+    expect(h.weights('api.r3.example.com')).toEqual({ r3: 0, r1: 100, r2: 0 });
+  });
+});
+
+describe('8.1 live DNS adopted at start never outranks the saved exclusions', () => {
+  it('records the state never wrote: a demoted old main Route 53 still serves stays out of auth and management', async () => {
+    // The state knows r1 is the demoted old main but has no weights for auth and management (a
+    // record added since, or weights pruned); live DNS still shows them on r1.
+    const live = {
+      ...AFTER_FAILOVER,
+      'auth.r1.example.com': { r1: 100, r2: 0 },
+      'auth.r3.example.com': { r1: 100, r2: 0 },
+      'manage.example.com': { r1: 100, r2: 0 },
+    };
+    const demoted = { r1: { reason: 'old-main' as const, since: 0, epoch: 1, fenced: true, detail: 'test' } };
+    const state = stateAfterFailover({ demoted });
+    for (const key of ['auth.r1.example.com/A', 'auth.r3.example.com/A', 'manage.example.com/A'])
+      delete state.engine.weights[key];
+    const dns = new MemoryDnsProvider(liveSets(live));
+    h = await startHarness({ state, dns, start: false });
+    afterFailoverWorld(h);
+    await h.daemon.start();
+    await h.advance(900); // every component still unknown
+    for (const name of ['auth.r1.example.com', 'auth.r3.example.com', 'manage.example.com'])
+      expect(h.weights(name), name).toEqual({ r1: 0, r2: 100 });
+    expect(h.weights('api.r1.example.com')).toEqual({ r1: 0, r2: 100 }); // persisted: untouched
+    const saved = h.store.peek?.()?.engine.weights ?? {};
+    expect(saved['auth.r1.example.com/A']).toEqual({ r1: 0, r2: 100 });
+    // And it holds once evidence arrives (r1 healthy but still demoted).
+    await h.advance(20_000);
+    expect(h.weights('auth.r1.example.com')).toEqual({ r1: 0, r2: 100 });
+    expect(h.weights('manage.example.com')).toEqual({ r1: 0, r2: 100 });
+  });
+});
+
 /** A store whose saves fail while `full` is set, like a state directory on a full disk. */
 class FullDiskStore extends MemoryStateStore {
   full = false;
@@ -163,10 +264,73 @@ describe('8.2 intent first: nothing is applied that the state cannot record', ()
   });
 });
 
+describe('8.2 intent first: no fence and no promotion while the state cannot be saved', () => {
+  const count = (calls: string[], what: string) => calls.filter((c) => c === what).length;
+
+  it('the old main comes back writable on a full disk: not fenced until a save succeeds, then fenced once', async () => {
+    const demoted = {
+      r1: { reason: 'old-main' as const, since: 0, epoch: 1, fenced: false, detail: 'not fenced' },
+    };
+    const store = new FullDiskStore(stateAfterFailover({ demoted }));
+    h = await startHarness({ store, dns: new MemoryDnsProvider(liveSets(AFTER_FAILOVER)), start: false });
+    afterFailoverWorld(h);
+    const r1 = h.db.r1!;
+    r1.reachable = false;
+    await h.daemon.start();
+    await h.advance(10_000);
+    const before = count(r1.calls, 'fence');
+    store.full = true;
+    r1.reachable = true;
+    r1.writable = true; // a writable database outside the main: the fence is due at once
+    await h.advance(10_000);
+    expect(count(r1.calls, 'fence'), 'fenced while its intent could not be recorded').toBe(before);
+    expect(r1.writable).toBe(true);
+    const kinds = h.daemon.status().alerts.map((a) => a.kind);
+    expect(kinds).toContain('state-unwritable');
+    expect(await h.daemon.registry.metrics()).toMatch(/^switchyard_state_unwritable 1$/m);
+    // The disk is freed: the intent is saved, then the fence runs, once.
+    store.full = false;
+    await h.advance(3_000);
+    expect(count(r1.calls, 'fence')).toBe(before + 1);
+    expect(r1.writable).toBe(false);
+    const journal = store.peek()?.journal ?? [];
+    const phases = journal.filter((e) => e.action === 'fence' && e.target === 'r1').map((e) => e.phase);
+    expect(phases).toEqual(['intent', 'done']);
+    expect(h.daemon.status().alerts.map((a) => a.kind)).not.toContain('state-unwritable');
+  });
+
+  it('the main is lost on a full disk: no promotion (and no fence of the old main) until a save succeeds, then one', async () => {
+    const store = new FullDiskStore();
+    h = await startHarness({ store });
+    await h.advance(5_000);
+    store.full = true;
+    for (const id of ['r1.gateway.gw1', 'r1.keyManager.km1']) h.answers.set(id, DOWN);
+    h.db.r1!.reachable = false;
+    await h.advance(20_000); // far past failAfter (3 s) + promoteAfter (5 s)
+    expect(h.db.r2!.calls).toEqual([]);
+    expect(h.db.r1!.calls).toEqual([]);
+    expect(h.db.r2!.role).toBe('replica');
+    expect(store.peek()?.engine.main).toBe('r1');
+    expect(h.weights('manage.example.com')).toEqual({ r1: 100, r2: 0 });
+    expect(h.daemon.status().alerts.map((a) => a.kind)).toContain('state-unwritable');
+    store.full = false;
+    await h.advance(5_000);
+    expect(count(h.db.r2!.calls, 'promote')).toBe(1);
+    expect(store.peek()?.engine.main).toBe('r2');
+    expect(store.peek()?.engine.epoch).toBe(1);
+    expect(h.weights('manage.example.com')).toEqual({ r1: 0, r2: 100 });
+  });
+});
+
 describe('8.3 state that contradicts the configuration is refused', () => {
-  const refused = async (engine: Partial<PersistedState['engine']>, field: RegExp) => {
+  const refused = async (
+    engine: Partial<PersistedState['engine']>,
+    field: RegExp,
+    overrides: Partial<PersistedState['overrides']> = {},
+  ) => {
     const dns = new MemoryDnsProvider(liveSets(AFTER_FAILOVER));
     const state = stateAfterFailover(engine);
+    Object.assign(state.overrides, overrides);
     const harness = await startHarness({ state, dns, start: false });
     const err = await harness.daemon.start().catch((e: unknown) => e);
     expect(isSwitchyardError(err, 'STATE_CORRUPT'), String(err)).toBe(true);
@@ -184,6 +348,12 @@ describe('8.3 state that contradicts the configuration is refused', () => {
       { promotion: { to: 'r2', from: 'r1', epoch: 7, startedAt: 0, force: false } },
       /engine\.promotion\.epoch: 7/,
     ));
+  it('overrides naming a region or record the configuration does not have', async () => {
+    await refused({}, /overrides\.drained\[0\]: "r9" is not a region/, { drained: ['r9'] });
+    await refused({}, /overrides\.routes\["nope\.example\.com"\]: no such record/, {
+      routes: { 'nope.example.com': 'r1' },
+    });
+  });
 });
 
 describe('8.7 wall-clock steps move nothing', () => {
@@ -206,6 +376,121 @@ describe('8.7 wall-clock steps move nothing', () => {
         .regions.find((r) => r.id === 'r1')
         ?.components.every((c) => c.status === 'up'),
     ).toBe(true);
+  });
+});
+
+describe('8.7 wall-clock steps change nothing but the labels', () => {
+  /**
+   * One scripted incident, run twice on the fake clock: once as is, once with the wall clock
+   * stepped back and forth by minutes to hours throughout. Hold-downs (failAfter, recoverAfter),
+   * staleness, promoteAfter, the fence retry backoff and the DNS retry backoff all run on it; every
+   * DNS write and database action must happen at the same monotonic instant in both runs.
+   */
+  const WALL_STEPS: Record<number, number> = {
+    6000: 10 * 60_000,
+    9500: -20 * 60_000,
+    13000: 3_600_000,
+    21000: -2 * 3_600_000,
+    33000: 5 * 60_000,
+    41000: -30 * 60_000,
+    52000: 45 * 60_000,
+  };
+
+  async function incident(steps: boolean) {
+    const store = new MemoryStateStore();
+    const dns = new MemoryDnsProvider();
+    const run = await startHarness({ store, dns });
+    const trace: string[] = [];
+    let last = '';
+    const r1db = run.db.r1!;
+    for (let t = 0; t <= 80_000; t += 100) {
+      if (steps && WALL_STEPS[t] !== undefined) run.clock.stepWall(WALL_STEPS[t] as number);
+      if (t === 5_000) {
+        run.answers.set('r3.gateway.gw3', DOWN); // api.r3 leaves after fall + failAfter…
+        const busy = () => new SwitchyardError('DNS_UNAVAILABLE', 'scripted outage');
+        dns.failNext(busy(), busy(), busy()); // …and its write is retried with backoff
+      }
+      if (t === 8_000) {
+        // The main is lost: api and auth leave at failAfter; r2 is promoted at promoteAfter.
+        for (const id of ['r1.gateway.gw1', 'r1.keyManager.km1']) run.answers.set(id, DOWN);
+        r1db.reachable = false;
+      }
+      if (t === 25_000) run.answers.delete('r3.gateway.gw3'); // back after recoverAfter
+      if (t === 40_000) {
+        // The old main answers writable, but its fence fails: retried with backoff.
+        run.answers.set('r1.database.apim', { ok: true, role: 'primary', writable: true });
+        for (const id of ['r1.gateway.gw1', 'r1.keyManager.km1']) run.answers.delete(id);
+      }
+      if (t === 60_000) {
+        r1db.reachable = true; // now the fence succeeds (at its next retry)
+        run.answers.delete('r1.database.apim');
+      }
+      await run.advance(100);
+      const now = JSON.stringify([
+        dns.snapshot().map((x) => [x.name, x.region, x.weight]),
+        r1db.calls,
+        run.db.r2!.calls,
+        store.peek()?.engine.main,
+        // Staleness shows here: a component whose evidence went stale is unknown (no-evidence).
+        run.daemon
+          .status()
+          .regions.map((r) => `${r.id}:${r.components.map((c) => c.status).join(',')}`)
+          .join(' '),
+        run.daemon
+          .status()
+          .alerts.map((a) => a.kind)
+          .sort(),
+      ]);
+      if (now !== last) trace.push(`${run.clock.monotonic()} ${now}`);
+      last = now;
+    }
+    const journal = store.peek()?.journal ?? [];
+    await run.stop();
+    return { trace, journal, state: store.peek() };
+  }
+
+  it('every DNS write, fence and promotion happens at the same monotonic instant with or without the steps', async () => {
+    const plain = await incident(false);
+    const stepped = await incident(true);
+    expect(stepped.trace).toEqual(plain.trace);
+    // The incident did exercise each mechanism.
+    const end = JSON.parse(plain.trace.at(-1)!.split(' ').slice(1).join(' ')) as [
+      unknown,
+      string[],
+      string[],
+      string,
+    ];
+    expect(end[2]).toContain('promote');
+    expect(end[1].filter((c) => c === 'fence').length).toBe(5); // at the promotion; 3 failures 5 s, 10 s apart; done 20 s later
+    expect(end[3]).toBe('r2');
+    expect(plain.journal.some((e) => e.action === 'fence' && e.target === 'r1' && e.phase === 'done')).toBe(
+      true,
+    );
+    expect(plain.trace.length).toBeGreaterThan(6);
+    // Persisted times are wall labels: the stepped run's journal carries the stepped wall times,
+    // entry for entry the same actions.
+    expect(stepped.journal.map((e) => [e.action, e.target, e.phase])).toEqual(
+      plain.journal.map((e) => [e.action, e.target, e.phase]),
+    );
+    expect(stepped.journal.map((e) => e.at)).not.toEqual(plain.journal.map((e) => e.at));
+  });
+
+  it('persisted wall labels from another wall clock are only labels at start: a pending promotion resumes at once', async () => {
+    for (const startedAt of [Date.UTC(2030, 0, 1), Date.UTC(2001, 0, 1)]) {
+      const state = stateAfterFailover({
+        main: 'r1',
+        epoch: 1,
+        promotion: { to: 'r2', from: 'r1', epoch: 1, startedAt, force: false },
+      });
+      state.engine.out = { r1: ['api', 'auth'] };
+      const harness = await startHarness({ state, start: false });
+      harness.db.r1!.reachable = false;
+      await harness.daemon.start();
+      await harness.advance(3_000);
+      expect(harness.db.r2!.calls, new Date(startedAt).toISOString()).toContain('promote');
+      expect(harness.store.peek?.()?.engine.main).toBe('r2');
+      await harness.stop();
+    }
   });
 });
 
@@ -324,6 +609,35 @@ describe('8.10, 8.11 start and readiness', () => {
     await h.advance(5_000);
     expect(h.daemon.status().director.ready).toBe(true);
     expect(await h.daemon.registry.metrics()).toMatch(/^switchyard_ready 1$/m);
+  });
+});
+
+describe('8.15 an error in a health listener is logged and counted, and decisions go on', () => {
+  it('the listener that logs a health change throws: the error is in the log and the metric; traffic still moves', async () => {
+    const lines: string[] = [];
+    // The daemon's health listener logs each change; its log sink breaks on "down" changes.
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          if (line.includes('"event":"health"') && line.includes('"to":"down"'))
+            throw new Error('log sink broke');
+          lines.push(line);
+        },
+      },
+    );
+    h = await startHarness({ daemon: { logger } });
+    await h.advance(5_000);
+    h.answers.set('r3.gateway.gw3', DOWN);
+    await h.advance(6_000); // fall (2) and failAfter (3 s) on 1 s ticks
+    expect(h.weights('api.r3.example.com')).toEqual({ r3: 0, r1: 100, r2: 0 });
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const err = logged.find((l) => l.event === 'error' && l.msg === 'health listener failed');
+    expect(err, 'the listener error is logged').toBeDefined();
+    expect((err?.err as { message?: string })?.message).toBe('log sink broke');
+    expect(await h.daemon.registry.metrics()).toMatch(
+      /^switchyard_errors_total\{kind="internal"\} [1-9]\d*$/m,
+    );
   });
 });
 

@@ -22,10 +22,11 @@ describe('ProbeScheduler in real time with real HTTP probes', () => {
         id: `r1.gateway.${name}`,
         probe: createHttpProbe(
           { ...base, url: `${server.origin}/health` },
-          { timeoutMs: 100, maxBodyBytes: 1_024 },
+          { timeoutMs: 350, maxBodyBytes: 1_024 },
         ),
-        intervalMs: 200,
-        timeoutMs: 100,
+        // Room for a loaded 2-core machine: a healthy local answer well inside its timeout.
+        intervalMs: 400,
+        timeoutMs: 350,
         jitter: 0.1,
       });
     s.add({
@@ -34,11 +35,11 @@ describe('ProbeScheduler in real time with real HTTP probes', () => {
         { ...base, url: `${server.origin}/slow` },
         { timeoutMs: 5_000, maxBodyBytes: 1_024 },
       ),
-      intervalMs: 200,
+      intervalMs: 400,
       timeoutMs: 100,
     });
     s.start();
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
     await s.close();
     for (const name of ['a', 'b', 'c']) {
       const rs = results.get(`r1.gateway.${name}`) ?? [];

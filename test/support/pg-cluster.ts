@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config/schema.js';
@@ -314,6 +314,45 @@ export async function pgWaitReplayed(pair: PgPair, timeoutMs = 15_000): Promise<
     timeoutMs,
     50,
   );
+}
+
+/**
+ * Rebuilds `node` (an old primary, fenced after a failover) as a streaming standby of `from`
+ * (the new primary), as an operator would: stop it, take a fresh base backup of the new primary
+ * into its data directory (`-R` writes standby.signal and primary_conninfo), start it on its own
+ * port, and wait until it streams.
+ */
+export async function pgRebuildAsStandby(node: PgNode, from: PgNode): Promise<void> {
+  const as = account('postgres');
+  await node.stop();
+  await rm(node.dataDir, { recursive: true, force: true });
+  await mkdir(node.dataDir, { mode: 0o700 });
+  await chown(node.dataDir, as.uid, as.gid);
+  await run(
+    join(BIN, 'pg_basebackup'),
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(from.port),
+      '-U',
+      'postgres',
+      '-D',
+      node.dataDir,
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '--no-sync',
+    ],
+    { as },
+  );
+  await node.start();
+  await waitFor(`${node.name} streaming from ${from.name}`, async () => {
+    const rows = await node.query<{ status: string }>('SELECT status FROM pg_stat_wal_receiver');
+    return rows[0]?.status === 'streaming';
+  });
 }
 
 export { sleep };

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { stageWeights } from '../../src/daemon/staging.js';
 import { decide } from '../../src/decide/decide.js';
 import { fenceDone, promotionDone, promotionIntent } from '../../src/decide/transitions.js';
-import type { DecideInput, EngineState, HealthView, Overrides, Status } from '../../src/decide/types.js';
+import type {
+  DecideInput,
+  Demotion,
+  EngineState,
+  HealthView,
+  Overrides,
+  Status,
+} from '../../src/decide/types.js';
 import type { RegionId, Topology, TrafficClass } from '../../src/topology/types.js';
 import { NOW, topologyArb } from '../support/engine-arbitraries.js';
 
@@ -97,39 +104,76 @@ const arbitraryState = topologyArb.chain((topology) => {
       minLength: topology.regions.length,
       maxLength: topology.regions.length,
     }),
-    demoted: fc.subarray(core),
-    fenced: fc.boolean(),
+    // Every kind of demotion the engine persists, fenced or not, on any region but the main.
+    demoted: fc.array(
+      fc.option(
+        fc.record({
+          reason: fc.constantFrom<Demotion['reason']>('old-main', 'split-brain', 'detached'),
+          fenced: fc.boolean(),
+        }),
+      ),
+      { minLength: core.length, maxLength: core.length },
+    ),
+    drained: fc.subarray(topology.regions.map((r) => r.id)),
+    route: fc.option(
+      fc.record({
+        record: fc.constantFrom(...topology.records.filter((r) => r.class !== 'management')),
+        pick: fc.nat(),
+      }),
+    ),
+    core: fc.constant(core),
   });
 });
 
 describe('restart with no evidence', () => {
-  it('writes exactly the persisted weights, from an arbitrary persisted state', () => {
+  it('writes exactly the persisted weights, from an arbitrary persisted state (every demotion kind, drains, forced routes)', () => {
     fc.assert(
-      fc.property(arbitraryState, ({ topology, main, epoch, weights, out, demoted, fenced }) => {
-        const state: EngineState = {
-          epoch,
-          main,
-          out: Object.fromEntries(
-            topology.regions
-              .map((r, i) => [r.id, out[i] as TrafficClass[]])
-              .filter(([, o]) => (o as TrafficClass[]).length > 0),
-          ),
-          weights: Object.fromEntries(
-            topology.records.map((r, i) => [r.key, weights[i] as Record<string, number>]),
-          ),
-          demoted: Object.fromEntries(
-            demoted
-              .filter((id) => id !== main)
-              .map((id) => [id, { reason: 'old-main' as const, since: 0, epoch, fenced, detail: 'test' }]),
-          ),
-        };
-        // Management is not evidence-driven: the persisted weights of a consistent state point it at the main.
-        for (const r of topology.records.filter((x) => x.class === 'management'))
-          state.weights[r.key] = Object.fromEntries(
-            Object.keys(r.targets).map((id) => [id, id === main ? 100 : 0]),
-          );
-        assertRestartMovesNothing(topology, state, { drained: [], frozen: false, routes: {} }, NOW);
-      }),
+      fc.property(
+        arbitraryState,
+        ({ topology, main, epoch, weights, out, demoted, drained, route, core }) => {
+          const state: EngineState = {
+            epoch,
+            main,
+            out: Object.fromEntries(
+              topology.regions
+                .map((r, i) => [r.id, out[i] as TrafficClass[]])
+                .filter(([, o]) => (o as TrafficClass[]).length > 0),
+            ),
+            weights: Object.fromEntries(
+              topology.records.map((r, i) => [r.key, weights[i] as Record<string, number>]),
+            ),
+            demoted: Object.fromEntries(
+              core.flatMap((id, i) => {
+                const d = demoted[i];
+                return d && id !== main ? [[id, { ...d, since: 0, epoch, detail: 'test' }]] : [];
+              }),
+            ),
+          };
+          // The overrides in force were applied before the state was saved (intent first): a drained
+          // region, and the target of a forced route, already have their weights in the state.
+          const routes: Overrides['routes'] = {};
+          if (route) {
+            const ids = Object.keys(route.record.targets);
+            const to = ids[route.pick % ids.length] as RegionId;
+            routes[route.record.name] = to;
+            state.weights[route.record.key] = Object.fromEntries(ids.map((id) => [id, id === to ? 100 : 0]));
+          }
+          for (const r of topology.records) {
+            const w = state.weights[r.key] as Record<RegionId, number>;
+            if (routes[r.name] !== undefined || r.class === 'management') continue;
+            const kept = Object.fromEntries(
+              Object.entries(w).map(([id, v]) => [id, drained.includes(id) ? 0 : v]),
+            );
+            if (Object.values(kept).some((v) => v > 0)) state.weights[r.key] = kept;
+          }
+          // Management is not evidence-driven: the persisted weights of a consistent state point it at the main.
+          for (const r of topology.records.filter((x) => x.class === 'management'))
+            state.weights[r.key] = Object.fromEntries(
+              Object.keys(r.targets).map((id) => [id, id === main ? 100 : 0]),
+            );
+          assertRestartMovesNothing(topology, state, { drained, frozen: false, routes }, NOW);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -137,7 +181,8 @@ describe('restart with no evidence', () => {
   const step = fc.record({
     // Per region: gateway, key manager, databases as one of a few situations.
     situation: fc.array(
-      fc.constantFrom('up', 'up', 'up', 'gw-down', 'km-down', 'db-down', 'all-down', 'unknown'),
+      // 'detached': the databases answer as read-only primaries that replicate from nobody.
+      fc.constantFrom('up', 'up', 'up', 'gw-down', 'km-down', 'db-down', 'all-down', 'unknown', 'detached'),
       {
         minLength: 8,
         maxLength: 8,
@@ -152,6 +197,8 @@ describe('restart with no evidence', () => {
   });
 
   it('writes exactly the persisted weights, from any state the engine reaches', () => {
+    // Which kinds of exclusion the histories reached: the property must have met each of them.
+    const seen = new Set<string>();
     fc.assert(
       fc.property(topologyArb, fc.array(step, { minLength: 1, maxLength: 25 }), (topology, steps) => {
         const ids = topology.regions.map((r) => r.id);
@@ -181,6 +228,7 @@ describe('restart with no evidence', () => {
             const comp = (down: boolean) => ({ status: st(down), since: at, checkedAt: now });
             const dbDown = sit === 'db-down' || sit === 'all-down';
             const isMain = r.id === state.main;
+            const detached = sit === 'detached' && !isMain;
             health[r.id] = {
               gateway: comp(sit === 'gw-down' || sit === 'all-down'),
               ...(r.hasKeyManager ? { keyManager: comp(sit === 'km-down' || sit === 'all-down') } : {}),
@@ -195,11 +243,13 @@ describe('restart with no evidence', () => {
                             ? {
                                 sampledAt: now,
                                 role:
-                                  isMain || s.dbWritable[i % 8] ? ('primary' as const) : ('replica' as const),
-                                writable: isMain || (s.dbWritable[i % 8] ?? false),
+                                  isMain || detached || s.dbWritable[i % 8]
+                                    ? ('primary' as const)
+                                    : ('replica' as const),
+                                writable: !detached && (isMain || (s.dbWritable[i % 8] ?? false)),
                                 lagSeconds: 0,
                                 lagBytes: 0,
-                                streaming: !isMain,
+                                streaming: !isMain && !detached,
                               }
                             : {}),
                         },
@@ -238,6 +288,9 @@ describe('restart with no evidence', () => {
             }
           }
         }
+        for (const d of Object.values(state.demoted ?? {}))
+          seen.add(`${d.reason}${d.fenced ? ' (fenced)' : ''}`);
+        if (overrides.drained.length > 0) seen.add('drained');
         try {
           assertRestartMovesNothing(topology, state, overrides, now + 5_000);
         } catch (e) {
@@ -250,6 +303,15 @@ describe('restart with no evidence', () => {
         }
       }),
       { numRuns: 400 },
+    );
+    expect([...seen].sort()).toEqual(
+      expect.arrayContaining([
+        'detached (fenced)',
+        'drained',
+        'old-main',
+        'old-main (fenced)',
+        'split-brain',
+      ]),
     );
   });
 });

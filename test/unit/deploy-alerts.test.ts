@@ -6,7 +6,6 @@ import { parse } from 'yaml';
 import { ALERT_KINDS } from '../../src/decide/types.js';
 import { ROOT } from '../support/engine.js';
 import { markdownAnchors } from '../support/markdown-anchors.js';
-import { PENDING_METRICS } from '../support/pending-metrics.js';
 
 interface Rule {
   alert: string;
@@ -30,16 +29,13 @@ describe('deploy/prometheus-alerts.yaml', () => {
     expect(r.status).toBe(0);
   });
 
-  it('only uses metrics the daemon exports (or that are pending in another issue)', () => {
+  it('only uses metrics the daemon exports', () => {
     const text = readFileSync(RULES_FILE, 'utf8');
     const used = new Set([...text.matchAll(/\b(switchyard_[a-z_]+)/g)].map((m) => m[1] as string));
     const sources = ['src/metrics.ts', 'src/dns/metrics.ts', 'src/database/metrics.ts']
       .map((f) => readFileSync(resolve(ROOT, f), 'utf8'))
       .join('\n');
-    for (const name of used) {
-      if (PENDING_METRICS.includes(name) && !sources.includes(`'${name}'`)) continue;
-      expect(sources, name).toContain(`'${name}'`);
-    }
+    for (const name of used) expect(sources, name).toContain(`'${name}'`);
   });
 
   it('has the rules for the coordination layer: leader lost, observer discounted, state unwritable', () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +103,8 @@ const dockerfile = readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8');
 const ins = parseDockerfile(dockerfile);
 const all = stages(ins);
 const runtime = all.at(-1) as Stage;
+/** The Node flags the image runs the daemon with (each justified by a measurement in bench/RESULTS.md). */
+const NODE_FLAGS = ['--liftoff-only'];
 const build = all.find((s) => s.name === 'build');
 const args = new Map(
   ins
@@ -176,13 +179,30 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(new RegExp(`chown ${uid}:${gid ?? uid} /var/lib/switchyard`));
   });
 
+  it('runs node with --liftoff-only, a flag this Node accepts on the command line (not in NODE_OPTIONS)', () => {
+    // Measured (bench/RESULTS.md, "Whole daemon at scale"): without it V8 recompiles undici's
+    // WebAssembly parser after the first probes, a ~35 MiB peak that a memory limit must allow for.
+    const entry = words(last(runtime, 'ENTRYPOINT')?.args ?? '[]');
+    expect(entry.slice(3, -1)).toEqual(['--liftoff-only']);
+    for (const f of NODE_FLAGS) {
+      const r = spawnSync(process.execPath, [f, '-e', '0'], { encoding: 'utf8' });
+      expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+      const viaEnv = spawnSync(process.execPath, ['-e', '0'], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: f },
+      });
+      expect(viaEnv.status).not.toBe(0); // hence on the ENTRYPOINT, not in ENV NODE_OPTIONS
+    }
+    expect(runtime.body.some((i) => i.op === 'ENV' && /NODE_OPTIONS=/.test(i.args))).toBe(false);
+  });
+
   it('starts the daemon with arguments `switchyard run` accepts, under an init that forwards signals', () => {
     const entry = words(last(runtime, 'ENTRYPOINT')?.args ?? '[]');
     const cmd = words(last(runtime, 'CMD')?.args ?? '[]');
     expect(entry.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
     expect(runtime.body.some((i) => i.op === 'RUN' && /apt-get install.*\btini\b/.test(i.args))).toBe(true);
     const workdir = runtime.body.find((i) => i.op === 'WORKDIR')?.args;
-    expect(entry.slice(2)).toEqual(['node', `${workdir}/${pkg.bin.switchyard}`]);
+    expect(entry.slice(2)).toEqual(['node', ...NODE_FLAGS, `${workdir}/${pkg.bin.switchyard}`]);
     const parsed = parseArgs(cmd, commandFlags('run'));
     expect(parsed.command).toBe('run');
     expect(parsed.problems).toEqual([]);

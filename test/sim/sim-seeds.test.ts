@@ -21,6 +21,8 @@ interface Case {
   expect: string;
   /** Director instances (default 1). */
   instances?: number;
+  /** Random schedules: the fault rate (default 1). */
+  intensity?: number;
   skipKnownBugs?: boolean;
   found?: string;
   bug?: string;
@@ -63,6 +65,7 @@ describe('simulator regression seeds', () => {
         scenario: c.scenario,
         durationMs: c.durationMs,
         instances: c.instances ?? 1,
+        ...(c.intensity !== undefined ? { intensity: c.intensity } : {}),
         skipKnownBugs: c.skipKnownBugs === true,
       });
       expect(outcome(r), explain(r)).toBe(c.expect);

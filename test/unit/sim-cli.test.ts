@@ -45,7 +45,7 @@ describe('switchyard sim', () => {
     const r = await run({ seed: '1', mutant: ['no-such'] });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
-      /unknown mutant "no-such" \(known: forget-panic, forget-demotion, promote-beyond-rpo, fence-says-done, act-past-lease\)/,
+      /unknown mutant "no-such" \(known: forget-panic, forget-demotion, promote-beyond-rpo, fence-says-done, act-past-lease, stale-leader-events\)/,
     );
   });
 

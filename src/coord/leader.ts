@@ -111,6 +111,8 @@ export class LeaderElector {
   private lease: HeldLease | null = null;
   private leading = false;
   private acquired: { at: number; lease: LeaseId } | null = null;
+  /** The store revision at which this instance's claim of the key landed (watch events before it are history). */
+  private claimRevision = 0;
   private seen: SeenLeader | null = null;
   private abandoned: Abandoned[] = [];
   private started = false;
@@ -343,8 +345,10 @@ export class LeaderElector {
       this.etcdReachable();
       const existing = r.succeeded ? null : r.results[0]?.type === 'get' ? r.results[0].kv : null;
       // Our own earlier claim (a transaction that timed out after it was applied) is ours too.
-      if (r.succeeded || existing?.lease === lease.id) this.claimed(lease);
-      else if (existing) this.saw(existing);
+      if (r.succeeded || existing?.lease === lease.id) {
+        this.claimRevision = r.succeeded ? r.revision : (existing?.createRevision ?? 0);
+        this.claimed(lease);
+      } else if (existing) this.saw(existing);
     } catch (e) {
       if (isSwitchyardError(e, 'COORD_LEASE_NOT_FOUND')) {
         this.abandon(lease.id);
@@ -470,6 +474,9 @@ export class LeaderElector {
       return;
     }
     if (e.key !== this.leaderKey) return;
+    // A late event from before our own claim (a slow watch: the previous leader's key expiring)
+    // says nothing about the key we hold now.
+    if (this.leading && e.modRevision < this.claimRevision) return;
     if (e.type === 'delete') {
       this.unseen();
       if (this.leading) this.stepDown('the leader key was deleted');

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import type { Config } from '../config/schema.js';
 import { EtcdCoordination, StandaloneCoordination } from '../coord/coordination.js';
 import type { MemoryCoordClient, MemoryCoordCluster } from '../coord/memory.js';
+import type { CoordPort } from '../coord/types.js';
 import { Daemon, type DaemonOptions } from '../daemon/daemon.js';
 import type { Coordination } from '../daemon/ports.js';
 import type { Promoter } from '../database/types.js';
@@ -178,10 +179,13 @@ export class SimInstance implements InstanceObservation {
       name: this.name,
     });
     const etcd = this.config.state.etcd;
+    const port = client
+      ? (this.opts.mutants ?? []).reduce((c, m) => m.coordPort?.(c) ?? c, client as CoordPort)
+      : undefined;
     const real: Coordination =
       client && etcd
         ? new EtcdCoordination({
-            coord: client,
+            coord: port ?? client,
             clock,
             id: this.name,
             region: this.home,

@@ -20,7 +20,9 @@ export interface KnownBug {
  * flipped to "ok" (test/sim/regression-seeds.json, field `fixed`): the panic guard's hold-downs
  * (PanicMemory), auth back on a hard-fenced old main (persisted demotion), the RPO bound at the
  * moment of promotion (PromoteOptions.maxLag), a Route 53 call that never answers (bounded calls),
- * GetChange pollers starving writes (one poller for the latest change).
+ * GetChange pollers starving writes (one poller for the latest change). The one found in round 2
+ * is fixed too: a leader deposed mid-failover went on acting (StateKeeper refuses leader writes
+ * unless the instance may act).
  */
 export const KNOWN_BUGS: readonly KnownBug[] = [];
 

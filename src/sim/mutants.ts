@@ -1,3 +1,4 @@
+import type { CoordPort } from '../coord/types.js';
 import type { Coordination } from '../daemon/ports.js';
 import type { Promoter } from '../database/types.js';
 import type { decide } from '../decide/decide.js';
@@ -18,12 +19,40 @@ export interface Mutant {
   catches: string;
   scenario: string;
   seed: number;
+  /** Run options of the catching run when not the scenario's defaults. */
+  instances?: number;
+  intensity?: number;
+  durationMs?: number;
   /** Wraps the engine (the daemon's decide). */
   decide?(d: Decide): Decide;
   /** Wraps each promoter the instance creates. */
   promoter?(p: Promoter): Promoter;
   /** Wraps the instance's coordination (several instances). */
   coordination?(c: Coordination, clock: Clock): Coordination;
+  /** Wraps the instance's connection to the etcd twin (several instances). */
+  coordPort?(c: CoordPort): CoordPort;
+}
+
+/**
+ * The connection with every leader-key watch event stamped as new (the revision the elector's
+ * fix compares is gone): a late delete of the previous leader's key reads as the loss of one's own.
+ */
+function staleEventsLookNew(c: CoordPort): CoordPort {
+  return new Proxy(c, {
+    get(target, prop, receiver) {
+      if (prop === 'watchPrefix')
+        return (prefix: string, from: number, onEvent: Parameters<CoordPort['watchPrefix']>[2]) =>
+          target.watchPrefix(prefix, from, (e) =>
+            onEvent(
+              e.type === 'broken' || !e.key.endsWith('/leader')
+                ? e
+                : { ...e, modRevision: Number.MAX_SAFE_INTEGER },
+            ),
+          );
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 /**
@@ -119,6 +148,18 @@ export const MUTANTS: readonly Mutant[] = [
     scenario: 'leader-paused-mid-failover',
     seed: 1,
     coordination: (c, clock) => lateToStepDown(c, clock, 60_000),
+  },
+  {
+    name: 'stale-leader-events',
+    description:
+      'the leader takes a late watch event from before its own claim (the previous leader’s key expiring) for the loss of its own key: with slow watches it steps down and re-claims without end, until the process spins in place',
+    catches: 'virtual-time-advances',
+    scenario: 'random',
+    seed: 4001,
+    instances: 3,
+    intensity: 10,
+    durationMs: 45 * 60_000,
+    coordPort: staleEventsLookNew,
   },
 ];
 

@@ -262,11 +262,27 @@ export async function runSimulation(opts: SimOptions): Promise<SimReport> {
     trace.add(kernel.now, 'VIOLATED', `${invariant}: ${message}`);
     violation = { invariant, message, at: kernel.now, tail: trace.tail() };
   };
+  // A process spinning in place (work scheduled at the same virtual instant without end) would
+  // never let virtual time advance: fail it as such rather than run out of memory.
+  let sameInstant = 0;
+  let lastInstant = -1;
   const guard = guardRealTime();
   let result: Awaited<ReturnType<Kernel['run']>>;
   try {
     result = await kernel.run(durationMs, {
       afterEvent: () => {
+        if (kernel.now === lastInstant) {
+          if (++sameInstant > 200_000) {
+            fail(
+              'virtual-time-advances',
+              `200,000 events at one virtual instant: something spins without letting time pass`,
+            );
+            return true;
+          }
+        } else {
+          lastInstant = kernel.now;
+          sameInstant = 0;
+        }
         ctx.now = kernel.now;
         ctx.quorum = quorumNow();
         truth.update(kernel.now, world, faults, observers, ctx.quorum);

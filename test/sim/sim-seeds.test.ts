@@ -21,6 +21,8 @@ interface Case {
   expect: string;
   /** Director instances (default 1). */
   instances?: number;
+  /** Random schedules: the fault rate (default 1). */
+  intensity?: number;
   skipKnownBugs?: boolean;
   found?: string;
   bug?: string;
@@ -63,6 +65,7 @@ describe('simulator regression seeds', () => {
         scenario: c.scenario,
         durationMs: c.durationMs,
         instances: c.instances ?? 1,
+        ...(c.intensity !== undefined ? { intensity: c.intensity } : {}),
         skipKnownBugs: c.skipKnownBugs === true,
       });
       expect(outcome(r), explain(r)).toBe(c.expect);
@@ -145,8 +148,14 @@ describe('simulator scenarios', () => {
       timeout: 400_000,
     }, async () => {
       // Multi-instance scenarios: the failover is over by minute 13.
-      const durationMs = scenario(m.scenario).minInstances ? SCENARIO_MS : undefined;
-      const o = { seed: m.seed, scenario: m.scenario, ...(durationMs ? { durationMs } : {}) };
+      const durationMs = m.durationMs ?? (scenario(m.scenario).minInstances ? SCENARIO_MS : undefined);
+      const o = {
+        seed: m.seed,
+        scenario: m.scenario,
+        ...(durationMs ? { durationMs } : {}),
+        ...(m.instances ? { instances: m.instances } : {}),
+        ...(m.intensity ? { intensity: m.intensity } : {}),
+      };
       const r = await runSimulation({ ...o, mutants: [m.name] });
       expect(r.violation?.invariant, explain(r)).toBe(m.catches);
       const clean = await runSimulation(o);

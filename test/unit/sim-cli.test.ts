@@ -45,7 +45,7 @@ describe('switchyard sim', () => {
     const r = await run({ seed: '1', mutant: ['no-such'] });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
-      /unknown mutant "no-such" \(known: forget-panic, forget-demotion, promote-beyond-rpo, fence-says-done, act-past-lease\)/,
+      /unknown mutant "no-such" \(known: forget-panic, forget-demotion, promote-beyond-rpo, fence-says-done, act-past-lease, stale-leader-events\)/,
     );
   });
 
@@ -82,6 +82,22 @@ describe('switchyard sim', () => {
     const report = JSON.parse(j.out) as { ok: boolean; seed: number; traceHash: string };
     expect(report).toMatchObject({ ok: true, seed: 2 });
     expect(j.out).not.toContain('fault+');
+  });
+
+  it('runs several instances: a multi-instance scenario defaults to three, --instances sets any of 1–5', {
+    timeout: 240_000,
+  }, async () => {
+    const r = await run({ seed: '1', scenario: 'leader-paused-promoting', duration: '20m' });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(
+      /^switchyard sim: seed 1, scenario leader-paused-promoting, 3 instances, 20m virtual/,
+    );
+    expect(r.out).toMatch(
+      /faults 2 \((leader-pause-at 1, region-outage 1|region-outage 1, leader-pause-at 1)\)/,
+    );
+    const two = await run({ seed: '1', scenario: 'flapping-link', duration: '3m', instances: '2' });
+    expect(two.code, two.out).toBe(0);
+    expect(two.out).toMatch(/, 2 instances, 3m virtual/);
   });
 
   it('--check-determinism runs the seed twice and compares the hashes', { timeout: 60_000 }, async () => {

@@ -63,6 +63,20 @@ const FAILOVER_STEPS: readonly string[] = FAILOVER_CRASH_POINTS;
 const promoted = (o: ScenarioOutcome): string | undefined =>
   o.promotions > 0 ? undefined : 'the main was lost for 30 minutes or more and r2 was never promoted';
 
+/** A failover of the main with three instances on the etcd twin, and the faults that make it hard. */
+function multiInstanceFailover(name: string, description: string, faults: Scenario['faults']): Scenario {
+  return {
+    name,
+    description,
+    round: 2,
+    minInstances: 2,
+    durationMs: 90 * MIN,
+    layout: { instances: 3 },
+    faults,
+    expect: promoted,
+  };
+}
+
 function crashAt(point: string): FaultSpec[] {
   return [
     { kind: 'leader-crash-at', at: 5 * MIN, durationMs: 0, params: { point, restartMs: 2 * MIN } },
@@ -275,29 +289,18 @@ export const SCENARIOS: readonly Scenario[] = (
         },
       ],
     },
-    {
-      name: 'etcd-outage-during-failover',
-      description:
-        'the main is lost; the coordination store goes away in the middle of the failover sequence for 3 minutes, then returns: nobody acts meanwhile, and the failover completes after',
-      round: 2,
-      minInstances: 2,
-      durationMs: 90 * MIN,
-      layout: { instances: 3 },
-      faults: (): FaultSpec[] => [
+    multiInstanceFailover(
+      'etcd-outage-during-failover',
+      'the main is lost; the coordination store goes away in the middle of the failover sequence for 3 minutes, then returns: nobody acts meanwhile, and the failover completes after',
+      (): FaultSpec[] => [
         { kind: 'region-outage', at: 10 * MIN, durationMs: 40 * MIN, params: { region: 'r1' } },
         { kind: 'etcd-outage', at: 10 * MIN + 75_000, durationMs: 3 * MIN, params: {} },
       ],
-      expect: promoted,
-    },
-    {
-      name: 'etcd-watch-delay-failover',
-      description:
-        'the main is lost while every instance receives etcd watch events 8 s late (observations, the state key): the failover completes and nothing acts on a stale view',
-      round: 2,
-      minInstances: 2,
-      durationMs: 90 * MIN,
-      layout: { instances: 3 },
-      faults: (): FaultSpec[] => [
+    ),
+    multiInstanceFailover(
+      'etcd-watch-delay-failover',
+      'the main is lost while every instance receives etcd watch events 8 s late (observations, the state key): the failover completes and nothing acts on a stale view',
+      (): FaultSpec[] => [
         {
           kind: 'etcd-watch-delay',
           at: 9 * MIN,
@@ -306,31 +309,19 @@ export const SCENARIOS: readonly Scenario[] = (
         },
         { kind: 'region-outage', at: 10 * MIN, durationMs: 40 * MIN, params: { region: 'r1' } },
       ],
-      expect: promoted,
-    },
-    {
-      name: 'leader-cut-from-etcd',
-      description:
-        'the main is lost and, as the failover begins, the leader loses its etcd connection for 5 minutes: it must stop acting before its lease can expire; another instance takes over',
-      round: 2,
-      minInstances: 2,
-      durationMs: 90 * MIN,
-      layout: { instances: 3 },
-      faults: (): FaultSpec[] => [
+    ),
+    multiInstanceFailover(
+      'leader-cut-from-etcd',
+      'the main is lost and, as the failover begins, the leader loses its etcd connection for 5 minutes: it must stop acting before its lease can expire; another instance takes over',
+      (): FaultSpec[] => [
         { kind: 'region-outage', at: 10 * MIN, durationMs: 40 * MIN, params: { region: 'r1' } },
         { kind: 'etcd-cut', at: 10 * MIN + 70_000, durationMs: 5 * MIN, params: { instance: 'leader' } },
       ],
-      expect: promoted,
-    },
-    {
-      name: 'leader-paused-mid-failover',
-      description:
-        'the main is lost and the leader stops for 25 s (past the 10 s lease) right after sending the fence of the old main, then resumes mid-step: it must not act on',
-      round: 2,
-      minInstances: 2,
-      durationMs: 90 * MIN,
-      layout: { instances: 3 },
-      faults: (): FaultSpec[] => [
+    ),
+    multiInstanceFailover(
+      'leader-paused-mid-failover',
+      'the main is lost and the leader stops for 25 s (past the 10 s lease) right after sending the fence of the old main, then resumes mid-step: it must not act on',
+      (): FaultSpec[] => [
         {
           kind: 'leader-pause-at',
           at: 5 * MIN,
@@ -339,17 +330,11 @@ export const SCENARIOS: readonly Scenario[] = (
         },
         { kind: 'region-outage', at: 10 * MIN, durationMs: 40 * MIN, params: { region: 'r1' } },
       ],
-      expect: promoted,
-    },
-    {
-      name: 'leader-paused-promoting',
-      description:
-        'the main is lost and the leader stops for 30 s right after sending the promotion, then resumes mid-step',
-      round: 2,
-      minInstances: 2,
-      durationMs: 90 * MIN,
-      layout: { instances: 3 },
-      faults: (): FaultSpec[] => [
+    ),
+    multiInstanceFailover(
+      'leader-paused-promoting',
+      'the main is lost and the leader stops for 30 s right after sending the promotion, then resumes mid-step',
+      (): FaultSpec[] => [
         {
           kind: 'leader-pause-at',
           at: 5 * MIN,
@@ -358,8 +343,7 @@ export const SCENARIOS: readonly Scenario[] = (
         },
         { kind: 'region-outage', at: 10 * MIN, durationMs: 40 * MIN, params: { region: 'r1' } },
       ],
-      expect: promoted,
-    },
+    ),
     {
       name: 'wall-steps-per-instance',
       description:
@@ -387,31 +371,19 @@ export const SCENARIOS: readonly Scenario[] = (
         ),
       expect: (o) => (o.dnsChanges === 0 ? undefined : `${o.dnsChanges} DNS change(s) with no outage`),
     },
-    {
-      name: 'leader-crash-every-step',
-      description:
-        'the main is lost and the leader is killed at one step of the failover sequence (the seed picks it: seed mod 6 over intent saved, fence sent, fence done, promote sent, promote done, management written); it restarts 2 min later; another instance must finish or abandon the sequence safely. leader-crash-at-<step> names each step',
-      round: 2,
-      minInstances: 2,
-      durationMs: 90 * MIN,
-      layout: { instances: 3 },
-      faults: (ctx) =>
-        crashAt(FAILOVER_CRASH_POINTS[(ctx.seed ?? 0) % FAILOVER_CRASH_POINTS.length] as string),
-      expect: promoted,
-    },
+    multiInstanceFailover(
+      'leader-crash-every-step',
+      'the main is lost and the leader is killed at one step of the failover sequence (the seed picks it: seed mod 6 over intent saved, fence sent, fence done, promote sent, promote done, management written); it restarts 2 min later; another instance must finish or abandon the sequence safely. leader-crash-at-<step> names each step',
+      (ctx) => crashAt(FAILOVER_CRASH_POINTS[(ctx.seed ?? 0) % FAILOVER_CRASH_POINTS.length] as string),
+    ),
   ] as Scenario[]
 ).concat(
-  FAILOVER_STEPS.map(
-    (point): Scenario => ({
-      name: `leader-crash-at-${point}`,
-      description: `the main is lost and the leader is killed when it reaches "${point}" in the failover sequence; it restarts 2 min later`,
-      round: 2,
-      minInstances: 2,
-      durationMs: 90 * MIN,
-      layout: { instances: 3 },
-      faults: () => crashAt(point),
-      expect: promoted,
-    }),
+  FAILOVER_STEPS.map((point) =>
+    multiInstanceFailover(
+      `leader-crash-at-${point}`,
+      `the main is lost and the leader is killed when it reaches "${point}" in the failover sequence; it restarts 2 min later`,
+      () => crashAt(point),
+    ),
   ),
 );
 

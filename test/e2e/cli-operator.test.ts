@@ -2,7 +2,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { ALICE_TOKEN, DemoDaemon, until } from '../support/demo-daemon.js';
+import { ALICE_TOKEN, type DemoDaemon, startDemoAllUp, until } from '../support/demo-daemon.js';
 import { runCliInProcess as cli } from '../support/run-cli.js';
 import { startSilentServer } from '../support/silent-server.js';
 
@@ -13,13 +13,7 @@ import { startSilentServer } from '../support/silent-server.js';
  */
 let d: DemoDaemon;
 beforeAll(async () => {
-  d = await new DemoDaemon().start();
-  await d.waitReady();
-  await until(
-    async () => (await d.status()).regions.every((r) => r.components.every((c) => c.status === 'up')),
-    15_000,
-    'all up',
-  );
+  d = await startDemoAllUp();
 }, 30_000);
 afterAll(async () => {
   await d?.stop();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import type { StatusDocument } from '../../src/server/status.js';
-import { DemoDaemon, until } from '../support/demo-daemon.js';
+import { type DemoDaemon, startDemoAllUp, until } from '../support/demo-daemon.js';
 import { runCliInProcess as cli } from '../support/run-cli.js';
 
 /**
@@ -12,13 +12,7 @@ import { runCliInProcess as cli } from '../support/run-cli.js';
  */
 let d: DemoDaemon;
 beforeAll(async () => {
-  d = await new DemoDaemon().start();
-  await d.waitReady();
-  await until(
-    async () => (await d.status()).regions.every((r) => r.components.every((c) => c.status === 'up')),
-    15_000,
-    'all up',
-  );
+  d = await startDemoAllUp();
 }, 30_000);
 afterAll(async () => {
   await d?.stop();

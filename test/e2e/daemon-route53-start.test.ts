@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusDocument } from '../../src/server/status.js';
 import { DaemonProcess, waitFor } from '../support/daemon-process.js';
 import { EMULATOR_AWS_ENV, homeWeights, route53DnsConfig, writeE2eConfig } from '../support/e2e-config.js';
-import { FakeEndpoint } from '../support/fake-endpoint.js';
+import { seedEndpoints } from '../support/fake-endpoint.js';
 import { closedPort } from '../support/http-fixtures.js';
 import { type PgPair, startPgPair } from '../support/pg-cluster.js';
 import { Route53Emulator } from '../support/route53-emulator.js';
@@ -20,13 +20,7 @@ const TOKEN = 'e2e-route53-start-token-0123456789';
 let pg: PgPair;
 const daemons: DaemonProcess[] = [];
 const emulators: Route53Emulator[] = [];
-const gw = {
-  r1: new FakeEndpoint('gw-r1'),
-  r2: new FakeEndpoint('gw-r2'),
-  r3: new FakeEndpoint('gw-r3'),
-  r4: new FakeEndpoint('gw-r4'),
-};
-const km = { r1: new FakeEndpoint('km-r1'), r2: new FakeEndpoint('km-r2') };
+const { gw, km } = seedEndpoints();
 const API_R3 = 'api.r3.example.com/A';
 const API_R4 = 'api.r4.example.com/A';
 

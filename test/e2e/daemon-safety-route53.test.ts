@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess, waitFor } from '../support/daemon-process.js';
 import { EMULATOR_AWS_ENV, homeWeights, route53DnsConfig, writeE2eConfig } from '../support/e2e-config.js';
-import { FakeEndpoint } from '../support/fake-endpoint.js';
+import { seedEndpoints } from '../support/fake-endpoint.js';
 import { closedPort } from '../support/http-fixtures.js';
 import { type PgPair, startPgPair } from '../support/pg-cluster.js';
 import { Route53Emulator } from '../support/route53-emulator.js';
@@ -21,13 +21,7 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 const TOKEN = 'e2e-safety-r53-token-0123456789';
 const API_R3 = 'api.r3.example.com/A';
 const API_R4 = 'api.r4.example.com/A';
-const gw = {
-  r1: new FakeEndpoint('gw-r1'),
-  r2: new FakeEndpoint('gw-r2'),
-  r3: new FakeEndpoint('gw-r3'),
-  r4: new FakeEndpoint('gw-r4'),
-};
-const km = { r1: new FakeEndpoint('km-r1'), r2: new FakeEndpoint('km-r2') };
+const { gw, km } = seedEndpoints();
 let pg: PgPair;
 let emu: Route53Emulator;
 let proxy: TcpProxy;

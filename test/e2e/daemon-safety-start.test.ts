@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { writeE2eConfig } from '../support/e2e-config.js';
-import { FakeEndpoint } from '../support/fake-endpoint.js';
+import { seedEndpoints } from '../support/fake-endpoint.js';
 import { closedPort } from '../support/http-fixtures.js';
 
 /**
@@ -17,13 +17,7 @@ import { closedPort } from '../support/http-fixtures.js';
  * No database is needed: the daemon never gets as far as probing.
  */
 const TOKEN = 'e2e-admin-token-0123456789';
-const gw = {
-  r1: new FakeEndpoint('gw-r1'),
-  r2: new FakeEndpoint('gw-r2'),
-  r3: new FakeEndpoint('gw-r3'),
-  r4: new FakeEndpoint('gw-r4'),
-};
-const km = { r1: new FakeEndpoint('km-r1'), r2: new FakeEndpoint('km-r2') };
+const { gw, km } = seedEndpoints();
 const started: DaemonProcess[] = [];
 let taken: Server;
 let takenPort = 0;

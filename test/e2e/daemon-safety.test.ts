@@ -15,7 +15,7 @@ import {
   route53DnsConfig,
   writeE2eConfig,
 } from '../support/e2e-config.js';
-import { FakeEndpoint } from '../support/fake-endpoint.js';
+import { seedEndpoints } from '../support/fake-endpoint.js';
 import { closedPort } from '../support/http-fixtures.js';
 import { type PgPair, startPgPair } from '../support/pg-cluster.js';
 
@@ -24,13 +24,7 @@ import { type PgPair, startPgPair } from '../support/pg-cluster.js';
  * each case failed on the code before the fix. One real PostgreSQL pair serves every case.
  */
 const TOKEN = 'e2e-admin-token-0123456789';
-const gw = {
-  r1: new FakeEndpoint('gw-r1'),
-  r2: new FakeEndpoint('gw-r2'),
-  r3: new FakeEndpoint('gw-r3'),
-  r4: new FakeEndpoint('gw-r4'),
-};
-const km = { r1: new FakeEndpoint('km-r1'), r2: new FakeEndpoint('km-r2') };
+const { gw, km } = seedEndpoints();
 let hole: BlackHole;
 let db: { r1: DatabaseConfig; r2: DatabaseConfig };
 const started: DaemonProcess[] = [];

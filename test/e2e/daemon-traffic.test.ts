@@ -6,7 +6,7 @@ import type { StatusDocument } from '../../src/server/status.js';
 import { cliAsync } from '../support/cli.js';
 import { DaemonProcess, dnsWeights, waitFor } from '../support/daemon-process.js';
 import { writeE2eConfig } from '../support/e2e-config.js';
-import { FakeEndpoint } from '../support/fake-endpoint.js';
+import { seedEndpoints } from '../support/fake-endpoint.js';
 import { closedPort } from '../support/http-fixtures.js';
 import { type PgPair, startPgPair } from '../support/pg-cluster.js';
 import { promtoolCheck } from '../support/promtool.js';
@@ -20,13 +20,7 @@ let pg: PgPair;
 let daemon: DaemonProcess;
 let dnsFile: string;
 let stateFile: string;
-const gw = {
-  r1: new FakeEndpoint('gw-r1'),
-  r2: new FakeEndpoint('gw-r2'),
-  r3: new FakeEndpoint('gw-r3'),
-  r4: new FakeEndpoint('gw-r4'),
-};
-const km = { r1: new FakeEndpoint('km-r1'), r2: new FakeEndpoint('km-r2') };
+const { gw, km } = seedEndpoints();
 const API_R3 = 'api.r3.example.com/A';
 
 beforeAll(async () => {

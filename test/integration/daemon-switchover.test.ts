@@ -9,7 +9,7 @@ import { createPromoter } from '../../src/database/index.js';
 import type { Promoter } from '../../src/database/types.js';
 import { waitFor } from '../support/daemon-process.js';
 import { writeE2eConfig } from '../support/e2e-config.js';
-import { FakeEndpoint } from '../support/fake-endpoint.js';
+import { seedEndpoints } from '../support/fake-endpoint.js';
 import { type PgPair, pgWaitReplayed, startPgPair } from '../support/pg-cluster.js';
 
 /**
@@ -26,13 +26,7 @@ let daemon: Daemon;
 let base = '';
 const calls: string[] = [];
 let failPromotes = 0;
-const gw = {
-  r1: new FakeEndpoint('gw-r1'),
-  r2: new FakeEndpoint('gw-r2'),
-  r3: new FakeEndpoint('gw-r3'),
-  r4: new FakeEndpoint('gw-r4'),
-};
-const km = { r1: new FakeEndpoint('km-r1'), r2: new FakeEndpoint('km-r2') };
+const { gw, km } = seedEndpoints();
 
 /** r2's promoter: a slow catch-up (3 decision ticks long) and promotions that fail while `failPromotes` > 0. */
 function observed(real: Promoter): Promoter {

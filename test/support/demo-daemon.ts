@@ -120,3 +120,15 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs: 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** A demo daemon started and ready, with every component of every region seen up. */
+export async function startDemoAllUp(): Promise<DemoDaemon> {
+  const d = await new DemoDaemon().start();
+  await d.waitReady();
+  await until(
+    async () => (await d.status()).regions.every((r) => r.components.every((c) => c.status === 'up')),
+    15_000,
+    'all up',
+  );
+  return d;
+}

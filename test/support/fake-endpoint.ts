@@ -44,3 +44,19 @@ export class FakeEndpoint {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 }
+
+/** The seed layout's endpoints: a gateway in every region, a key manager in r1 and r2. */
+export function seedEndpoints(): {
+  gw: Record<'r1' | 'r2' | 'r3' | 'r4', FakeEndpoint>;
+  km: Record<'r1' | 'r2', FakeEndpoint>;
+} {
+  return {
+    gw: {
+      r1: new FakeEndpoint('gw-r1'),
+      r2: new FakeEndpoint('gw-r2'),
+      r3: new FakeEndpoint('gw-r3'),
+      r4: new FakeEndpoint('gw-r4'),
+    },
+    km: { r1: new FakeEndpoint('km-r1'), r2: new FakeEndpoint('km-r2') },
+  };
+}

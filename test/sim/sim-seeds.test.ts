@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MUTANTS } from '../../src/sim/mutants.js';
 import { formatReport } from '../../src/sim/report.js';
@@ -7,34 +6,12 @@ import { checkDeterminism, runSimulation, type SimReport } from '../../src/sim/r
 import { SCENARIOS, scenario } from '../../src/sim/scenarios.js';
 
 /**
- * The simulator in CI: every regression seed (test/sim/regression-seeds.json), a fixed budget of
+ * The simulator in CI (the regression seeds are in sim-regression.test.ts): a fixed budget of
  * fresh seeds for one and for three instances, the named scenarios (the multi-instance ones with
  * three real daemons on the etcd twin), the mutants, and the determinism check (a seed run twice
  * gives the same trace hash, with one instance and with three). A failing run prints its report:
  * seed, invariant, last events.
  */
-
-interface Case {
-  seed: number;
-  scenario: string;
-  durationMs: number;
-  expect: string;
-  /** Director instances (default 1). */
-  instances?: number;
-  /** Random schedules: the fault rate (default 1). */
-  intensity?: number;
-  skipKnownBugs?: boolean;
-  found?: string;
-  bug?: string;
-}
-
-const cases = (
-  JSON.parse(readFileSync(new URL('./regression-seeds.json', import.meta.url), 'utf8')) as { cases: Case[] }
-).cases;
-
-function outcome(r: SimReport): string {
-  return r.ok ? 'ok' : (r.violation?.invariant ?? 'failed');
-}
 
 function explain(r: SimReport): string {
   return formatReport(r);
@@ -54,23 +31,6 @@ const BUDGET = { from: 1_000, count: 3, durationMs: 6 * 3_600_000 };
 const BUDGET3 = { from: 2_000, count: 2, durationMs: 3_600_000, intensity: 6 };
 /** The named multi-instance scenarios run 30 virtual minutes: the failover is over by minute 13. */
 const SCENARIO_MS = 30 * 60_000;
-
-describe('simulator regression seeds', () => {
-  for (const c of cases)
-    it(`seed ${c.seed} (${c.scenario}, ${c.instances ?? 1} instance(s)) → ${c.expect}${c.bug ? ' [known bug]' : ''}`, {
-      timeout: 400_000,
-    }, async () => {
-      const r = await runSimulation({
-        seed: c.seed,
-        scenario: c.scenario,
-        durationMs: c.durationMs,
-        instances: c.instances ?? 1,
-        ...(c.intensity !== undefined ? { intensity: c.intensity } : {}),
-        skipKnownBugs: c.skipKnownBugs === true,
-      });
-      expect(outcome(r), explain(r)).toBe(c.expect);
-    });
-});
 
 describe('simulator seed budget', () => {
   for (let seed = BUDGET.from; seed < BUDGET.from + BUDGET.count; seed++)

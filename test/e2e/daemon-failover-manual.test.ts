@@ -53,13 +53,22 @@ describe('manual failover with the old main alive', () => {
     const fencesAfter = () =>
       world.state().journal.filter((e) => e.action === 'fence' && e.target === 'r1' && e.phase === 'intent')
         .length;
-    await new Promise((res) => setTimeout(res, 3_000));
+    // After the fence the daemon forgets r1's earlier samples; wait for the first probe that
+    // sees r1 since (every 4 s here), then for one more decision on it.
+    const apimOf = (doc: Awaited<ReturnType<typeof world.status>>) =>
+      doc.regions.find((x) => x.id === 'r1')?.components.find((c) => c.name === 'database.apim');
+    await waitFor(
+      async () => apimOf(await world.status())?.writable !== undefined,
+      15_000,
+      'a fresh probe of r1',
+    );
+    await new Promise((res) => setTimeout(res, 1_500));
     const s = await world.status();
     expect(s.main).toBe('r2');
     expect(s.alerts.map((a) => a.kind)).not.toContain('split-brain');
     expect(fencesAfter()).toBe(0); // the sequence's fence journals only its outcome; no split-brain fence ran
     const r1 = s.regions.find((x) => x.id === 'r1');
-    expect(r1?.components.find((c) => c.name === 'database.apim')).toMatchObject({
+    expect(apimOf(s)).toMatchObject({
       role: 'primary',
       writable: false,
     });

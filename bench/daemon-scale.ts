@@ -22,24 +22,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, mib, num, procCpuS, procMem, sleep, str } from './bench-common.js';
 
-const CLK_TCK = 100; // getconf CLK_TCK on Linux
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-
-function num(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
-function str(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? String(process.argv[i + 1]) : dflt;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const mib = (b: number) => +(b / 1_048_576).toFixed(1);
 
 const TARGETS = num('targets', 1000);
 const INTERVAL_MS = num('interval', 1000);
@@ -59,17 +45,6 @@ const s = http.createServer({ keepAliveTimeout: 120000 }, (req, res) => {
 s.maxConnections = 200000;
 s.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write(String(s.address().port) + '\\n'));
 `;
-
-function procCpuS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14, 15)
-}
-function procMem(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
 
 function startTarget(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });

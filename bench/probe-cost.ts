@@ -34,7 +34,7 @@
  * by minor and major GCs included) and prints bytes allocated per probe and the top sites.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -42,26 +42,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { createCoreMetrics } from '../src/metrics.js';
+import { flag, mib, num, procCpuS, procMem, sleep, str } from './bench-common.js';
 
 const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
-const CLK_TCK = 100; // getconf CLK_TCK on Linux
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENGINE = join(ROOT, 'bench/probe-engine.mjs');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
-function str(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? String(process.argv[i + 1]) : dflt;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const mib = (b: number) => +(b / 1_048_576).toFixed(1);
 
 interface RunSpec {
   targets: number;
@@ -136,17 +122,6 @@ function startTarget(): Promise<{ child: ChildProcess; port: number }> {
 // ---------------------------------------------------------------------------------------------
 // Parent: process accounting
 // ---------------------------------------------------------------------------------------------
-
-function procCpuS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14, 15)
-}
-function procMem(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
 
 interface Watched {
   name: string;
@@ -394,11 +369,11 @@ function machine(): Record<string, unknown> {
 
 async function comparison(): Promise<void> {
   const spec: RunSpec = {
-    targets: arg('targets', 1_000),
-    intervalMs: arg('interval', 1_000),
-    timeoutMs: arg('timeout', 500),
-    seconds: arg('seconds', 15),
-    warmupS: arg('warmup', 5),
+    targets: num('targets', 1_000),
+    intervalMs: num('interval', 1_000),
+    timeoutMs: num('timeout', 500),
+    seconds: num('seconds', 15),
+    warmupS: num('warmup', 5),
   };
   const engine = str('engine', 'both');
   const load0 = machine();
@@ -416,7 +391,7 @@ async function comparison(): Promise<void> {
 
 async function growth(): Promise<void> {
   const sizes = str('sizes', '250,1000,4000,10000').split(',').map(Number);
-  const intervalMs = arg('interval', 5_000);
+  const intervalMs = num('interval', 5_000);
   const rows: EngineReport[] = [];
   const load0 = machine();
   const { child, port } = await startTarget();
@@ -425,9 +400,9 @@ async function growth(): Promise<void> {
       const spec: RunSpec = {
         targets: n,
         intervalMs,
-        timeoutMs: arg('timeout', 500),
-        seconds: arg('seconds', 15),
-        warmupS: arg('warmup', Math.max(6, Math.ceil(intervalMs / 1_000) + 1)),
+        timeoutMs: num('timeout', 500),
+        seconds: num('seconds', 15),
+        warmupS: num('warmup', Math.max(6, Math.ceil(intervalMs / 1_000) + 1)),
       };
       const r = await runSwitchyard(spec, port);
       rows.push(r);
@@ -452,11 +427,11 @@ async function growth(): Promise<void> {
 
 async function alloc(): Promise<void> {
   const spec: RunSpec = {
-    targets: arg('targets', 500),
-    intervalMs: arg('interval', 1_000),
-    timeoutMs: arg('timeout', 500),
-    seconds: arg('seconds', 10),
-    warmupS: arg('warmup', 5),
+    targets: num('targets', 500),
+    intervalMs: num('interval', 1_000),
+    timeoutMs: num('timeout', 500),
+    seconds: num('seconds', 10),
+    warmupS: num('warmup', 5),
   };
   const { child, port } = await startTarget();
   try {

@@ -258,33 +258,9 @@ export async function startPgPair(opts: { name?: string } = {}): Promise<PgPair>
     } finally {
       await admin.end();
     }
-    await mkdir(standby.dataDir, { mode: 0o700 });
-    await chown(standby.dataDir, as.uid, as.gid);
-    await run(
-      join(BIN, 'pg_basebackup'),
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(primary.port),
-        '-U',
-        'postgres',
-        '-D',
-        standby.dataDir,
-        '-R',
-        '-X',
-        'stream',
-        '-c',
-        'fast',
-        '--no-sync',
-      ],
-      { as },
-    );
+    await baseBackupInto(standby, primary);
     await standby.boot();
-    await waitFor('standby streaming', async () => {
-      const rows = await standby.query<{ status: string }>('SELECT status FROM pg_stat_wal_receiver');
-      return rows[0]?.status === 'streaming';
-    });
+    await waitStreaming(standby, primary);
     return pair;
   } catch (e) {
     await pair.stop().catch(() => {});
@@ -323,9 +299,16 @@ export async function pgWaitReplayed(pair: PgPair, timeoutMs = 15_000): Promise<
  * port, and wait until it streams.
  */
 export async function pgRebuildAsStandby(node: PgNode, from: PgNode): Promise<void> {
-  const as = account('postgres');
   await node.stop();
   await rm(node.dataDir, { recursive: true, force: true });
+  await baseBackupInto(node, from);
+  await node.start();
+  await waitStreaming(node, from);
+}
+
+/** A base backup of `from` into `node`'s (new, empty) data directory, set up as its standby (`-R`). */
+async function baseBackupInto(node: PgNode, from: PgNode): Promise<void> {
+  const as = account('postgres');
   await mkdir(node.dataDir, { mode: 0o700 });
   await chown(node.dataDir, as.uid, as.gid);
   await run(
@@ -348,7 +331,9 @@ export async function pgRebuildAsStandby(node: PgNode, from: PgNode): Promise<vo
     ],
     { as },
   );
-  await node.start();
+}
+
+async function waitStreaming(node: PgNode, from: PgNode): Promise<void> {
   await waitFor(`${node.name} streaming from ${from.name}`, async () => {
     const rows = await node.query<{ status: string }>('SELECT status FROM pg_stat_wal_receiver');
     return rows[0]?.status === 'streaming';

@@ -103,20 +103,35 @@ function serviceDown(ids: string[], mode: ServiceDown) {
 
 const MODES: ServiceDown[] = ['refused', 'status', 'hang'];
 
-export const FAULT_KINDS: readonly FaultKind[] = [
-  {
-    name: 'gateway-down',
-    description: 'every gateway check of a region fails (refused, 503 or no answer)',
+/** Every check of one component kind in a region fails, in one of the ways a service goes down. */
+function componentDown(
+  name: string,
+  description: string,
+  component: 'gateway' | 'keyManager',
+  meanGapMs: number,
+): FaultKind {
+  return {
+    name,
+    description,
     round: 1,
     outage: true,
-    meanGapMs: 4 * HOUR,
+    meanGapMs,
     draw: (r, { world }) => ({
       durationMs: span(r, 10_000, 2 * HOUR),
-      params: { region: draw.pick(r, regionsWith(world, 'gateway')), mode: draw.pick(r, MODES) },
+      params: { region: draw.pick(r, regionsWith(world, component)), mode: draw.pick(r, MODES) },
     }),
     apply: (ctx, p) =>
-      serviceDown(ctx.world.services.targetsOf(str(p, 'region'), 'gateway'), p.mode as ServiceDown)(ctx),
-  },
+      serviceDown(ctx.world.services.targetsOf(str(p, 'region'), component), p.mode as ServiceDown)(ctx),
+  };
+}
+
+export const FAULT_KINDS: readonly FaultKind[] = [
+  componentDown(
+    'gateway-down',
+    'every gateway check of a region fails (refused, 503 or no answer)',
+    'gateway',
+    4 * HOUR,
+  ),
   {
     name: 'check-down',
     description: 'one gateway check fails (a component with minHealthy below its checks rides it out)',
@@ -134,19 +149,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     },
     apply: (ctx, p) => serviceDown([str(p, 'target')], p.mode as ServiceDown)(ctx),
   },
-  {
-    name: 'key-manager-down',
-    description: 'the key manager of a region fails',
-    round: 1,
-    outage: true,
-    meanGapMs: 8 * HOUR,
-    draw: (r, { world }) => ({
-      durationMs: span(r, 10_000, 2 * HOUR),
-      params: { region: draw.pick(r, regionsWith(world, 'keyManager')), mode: draw.pick(r, MODES) },
-    }),
-    apply: (ctx, p) =>
-      serviceDown(ctx.world.services.targetsOf(str(p, 'region'), 'keyManager'), p.mode as ServiceDown)(ctx),
-  },
+  componentDown('key-manager-down', 'the key manager of a region fails', 'keyManager', 8 * HOUR),
   {
     name: 'service-slow',
     description: 'a gateway or key manager answers slowly (sometimes past the probe timeout)',

@@ -250,7 +250,13 @@ export class HealthTracker {
         const sample = t.sample;
         const db: DatabaseHealth = {
           ...base,
-          detail: last?.detail ?? 'not probed yet',
+          // A successful last result without a sample was forgotten (forgetSamples, after a fence
+          // or promotion): it no longer describes the database.
+          detail: !last
+            ? 'not probed yet'
+            : last.ok && !sample
+              ? `awaiting a fresh probe (before the change it said: ${last.detail})`
+              : last.detail,
           ...(sample
             ? {
                 sampledAt: sample.at + sample.latencyMs,

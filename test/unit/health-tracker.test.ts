@@ -227,8 +227,16 @@ describe('HealthTracker', () => {
     h.forgetSamples('r1', 150);
     expect(h.view().r1?.databases?.apim?.sampledAt).toBeUndefined();
     expect(h.view().r1?.databases?.apim?.writable).toBeUndefined();
-    h.record('r1.database.apim', { ...base, at: 200, writable: false });
-    expect(h.view().r1?.databases?.apim).toMatchObject({ writable: false, sampledAt: 201 });
+    // What operators read says the old sample is gone, not the pre-fence "primary" as if current.
+    expect(h.view().r1?.databases?.apim?.detail).toBe(
+      'awaiting a fresh probe (before the change it said: primary)',
+    );
+    h.record('r1.database.apim', { ...base, at: 200, writable: false, detail: 'primary, read-only' });
+    expect(h.view().r1?.databases?.apim).toMatchObject({
+      writable: false,
+      sampledAt: 201,
+      detail: 'primary, read-only',
+    });
   });
 
   it('allProbed turns true once every target has a result', () => {

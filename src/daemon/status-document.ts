@@ -79,6 +79,13 @@ export function currentRoleOf(
         demotion?.reason === 'old-main' ? ': the old main came back writable' : ''
       }; being fenced`,
     };
+  const readOnlyPrimary = dbs.filter(([, d]) => d.role === 'primary' && d.writable === false).map(([k]) => k);
+  // One sentence for a detached region whether the engine has recorded the demotion yet or not:
+  // the status must not change its wording a cycle later when nothing changed in the world.
+  const detached = () =>
+    readOnlyPrimary.length > 0
+      ? `${readOnlyPrimary.join(', ')} read-only but not replicating from ${main}; ${rebuild}`
+      : `databases are read-only primaries that do not replicate from ${main}; ${rebuild}`;
   switch (demotion?.reason) {
     case 'split-brain':
       return demotion.fenced
@@ -98,16 +105,12 @@ export function currentRoleOf(
           : 'NOT fenced (its databases did not answer): fenced when they answer; it must not come back writable',
       };
     case 'detached':
-      return {
-        role: 'detached',
-        detail: `databases are read-only primaries that do not replicate from ${main}; ${rebuild}`,
-      };
+      return { role: 'detached', detail: detached() };
     default:
       break;
   }
   const replicas = dbs.filter(([, d]) => d.role === 'replica');
   if (dbs.length > 0 && replicas.length === dbs.length) return { role: 'replica' };
-  const readOnlyPrimary = dbs.filter(([, d]) => d.role === 'primary' && d.writable === false).map(([k]) => k);
   // No demotion recorded yet (the engine records one on its next fresh probe): the configured
   // main is the old main; any other region with a primary is detached from the main.
   if (region.role === 'main')
@@ -118,11 +121,7 @@ export function currentRoleOf(
           ? `databases read-only (fenced); rebuild it as a replica of ${main}, then fail back with a switchover`
           : `databases unreachable or not reporting; fenced if they return writable; rebuild as a replica of ${main}`,
     };
-  if (readOnlyPrimary.length > 0)
-    return {
-      role: 'detached',
-      detail: `${readOnlyPrimary.join(', ')} read-only but not replicating from ${main}; ${rebuild}`,
-    };
+  if (readOnlyPrimary.length > 0) return { role: 'detached', detail: detached() };
   return { role: 'replica', detail: 'databases not reporting a role yet' };
 }
 

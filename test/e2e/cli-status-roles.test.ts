@@ -45,7 +45,7 @@ describe('status: current roles beyond main and replica', () => {
       const r2 = region(await statusJson(), 'r2');
       expect(r2).toMatchObject({ configuredRole: 'failover', currentRole: 'detached', isMain: false });
       expect(r2?.currentRoleDetail).toBe(
-        'databases are read-only primaries that do not replicate from r1; rebuild it as a replica of r1, then it serves auth again',
+        'shared read-only but not replicating from r1; rebuild it as a replica of r1, then it serves auth again',
       );
       await until(
         async () => region(await d.status(), 'r2')?.serving.auth === false,
@@ -54,7 +54,7 @@ describe('status: current roles beyond main and replica', () => {
       );
       const text = (await cli(['status'], { env: d.env(null) })).stdout;
       expect(text).toMatch(/^r2\s+failover\s+detached\s+.*\bno\s+no\s+awaiting rebuild$/m);
-      expect(text).toContain('  r2: databases are read-only primaries that do not replicate from r1');
+      expect(text).toContain('  r2: shared read-only but not replicating from r1');
       expect(text).not.toMatch(/^r2\s+failover\s+replica/m);
     } finally {
       await rebuildR2();

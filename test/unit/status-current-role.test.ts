@@ -77,10 +77,18 @@ describe('currentRoleOf', () => {
     });
   });
 
-  it('a detached demotion is detached, never called an old main', () => {
-    const r = currentRoleOf(r2, 'r1', { apim: readOnly, shared: replica }, demotion('detached', true));
-    expect(r.role).toBe('detached');
-    expect(r.detail).toContain('do not replicate from r1');
+  it('a detached demotion is detached, never called an old main; its detail names the databases as before it was recorded', () => {
+    const recorded = currentRoleOf(r2, 'r1', { apim: readOnly, shared: replica }, demotion('detached', true));
+    expect(recorded.role).toBe('detached');
+    // The status must not reword itself a cycle later, when the engine records the demotion.
+    expect(recorded).toEqual(currentRoleOf(r2, 'r1', { apim: readOnly, shared: replica }));
+    expect(recorded.detail).toBe(
+      'apim read-only but not replicating from r1; rebuild it as a replica of r1, then it serves auth again',
+    );
+    // After a restart the samples are unknown: the recorded demotion alone still says why.
+    expect(currentRoleOf(r2, 'r1', { apim: down }, demotion('detached', true)).detail).toBe(
+      'databases are read-only primaries that do not replicate from r1; rebuild it as a replica of r1, then it serves auth again',
+    );
   });
 
   it('a read-only primary with no demotion recorded yet: detached on a failover region, old main on the configured main', () => {

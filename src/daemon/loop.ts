@@ -64,7 +64,8 @@ export interface LoopDeps {
 export class DirectorLoop {
   private tick: TimerHandle | undefined;
   private inFlight: Promise<Plan | undefined> | undefined;
-  private again = false;
+  /** The cycle runNow() promised to start once the one in flight is over. */
+  private rerun: Promise<Plan | undefined> | undefined;
   private paused: Promise<void> | undefined;
   private running = false;
   /** The leadership term whose state was loaded and whose intents were recovered. */
@@ -128,20 +129,23 @@ export class DirectorLoop {
     }, delayMs);
   }
 
-  /** Runs one cycle now (or joins the one running, then runs once more). */
+  /**
+   * Runs one cycle that starts after this call: now, or right after the one running — which may
+   * have read its input before the caller's change (an override just saved), whether it is a tick
+   * or another caller's cycle. Calls meanwhile share that one further cycle.
+   */
   runNow(): Promise<Plan | undefined> {
-    if (this.inFlight) {
-      this.again = true;
-      return this.inFlight;
+    const running = this.inFlight;
+    if (running) {
+      this.rerun ??= running
+        .catch(() => undefined)
+        .then(() => {
+          this.rerun = undefined;
+          return this.runNow();
+        });
+      return this.rerun;
     }
-    const run = (async () => {
-      let plan: Plan | undefined;
-      do {
-        this.again = false;
-        plan = await this.runOnce(true);
-      } while (this.again && this.running);
-      return plan;
-    })().finally(() => {
+    const run = this.runOnce(true).finally(() => {
       this.inFlight = undefined;
     });
     this.inFlight = run;

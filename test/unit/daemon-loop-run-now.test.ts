@@ -1,0 +1,128 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { StandaloneCoordination } from '../../src/coord/coordination.js';
+import { DecisionLog } from '../../src/daemon/decision-log.js';
+import { DirectorLoop } from '../../src/daemon/loop.js';
+import type { PlanExecutor } from '../../src/daemon/plan-execution.js';
+import { StateKeeper } from '../../src/daemon/state-keeper.js';
+import { decide } from '../../src/decide/decide.js';
+import type { DecideInput, Plan } from '../../src/decide/types.js';
+import { demoConfig } from '../../src/demo/demo-config.js';
+import { DemoWorld } from '../../src/demo/world.js';
+import { createCoreMetrics } from '../../src/metrics.js';
+import { freshState } from '../../src/state/create.js';
+import { MemoryStateStore } from '../../src/state/memory-store.js';
+import { buildTopology } from '../../src/topology/build.js';
+import { FakeClock, flushMicrotasks } from '../../src/util/clock.js';
+
+/**
+ * `runNow()` is what an operator request waits on after saving its override (failover, drain,
+ * freeze): the cycle it waits for must have read its input after the call. CI caught a manual
+ * failover answered "did not start" (exit 5): it had joined a tick that was already deciding on
+ * the state from before the override, and the override was then withdrawn.
+ */
+function harness() {
+  process.env.SWITCHYARD_DEMO_DB_PASSWORD ??= 'unused';
+  const topology = buildTopology(demoConfig(new DemoWorld(), '/nonexistent', '127.0.0.1:0'));
+  const clock = new FakeClock();
+  const logger = pino({ level: 'silent' });
+  const keeper = new StateKeeper(
+    new MemoryStateStore(),
+    freshState({ epoch: 0, main: 'r1', out: {}, weights: {} }),
+    clock,
+  );
+  const seen: DecideInput[] = [];
+  // The first execute() holds until released: a cycle is in flight for as long as the test says.
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  let executions = 0;
+  const executor = {
+    execute: async (_plan: Plan) => {
+      executions++;
+      if (executions === 1) await held;
+      return 'applied' as const;
+    },
+  } as unknown as PlanExecutor;
+  const loop = new DirectorLoop({
+    topology,
+    clock,
+    logger,
+    metrics: createCoreMetrics(new Registry(), {}, { defaultMetrics: false }),
+    keeper,
+    executor,
+    decisions: new DecisionLog(logger, clock),
+    coordination: new StandaloneCoordination({ id: 'test' }),
+    ownView: () => ({}),
+    ownVersion: () => 0,
+    maintenance: () => [],
+    tickMs: 1_000,
+    decide: (input) => {
+      seen.push(structuredClone(input));
+      return decide(input);
+    },
+    onError: (e) => {
+      throw e;
+    },
+    onStateSaved: () => {},
+    extraAlerts: () => [],
+    extraAlertsKey: () => '',
+  });
+  return { loop, clock, keeper, seen, release: () => release(), executions: () => executions };
+}
+
+describe('DirectorLoop.runNow', () => {
+  it('joined while a tick is in flight: one more cycle runs after it, on the change saved before the call', async () => {
+    const h = harness();
+    h.loop.start();
+    await h.clock.advanceAsync(0); // the first tick: decided, now held in execute()
+    expect(h.seen).toHaveLength(1);
+    expect(h.seen[0]?.overrides.frozen).toBe(false);
+
+    await h.keeper.update((d) => {
+      d.overrides.frozen = true;
+    });
+    const answered = h.loop.runNow();
+    await flushMicrotasks();
+    expect(h.seen).toHaveLength(1); // nothing runs beside the cycle in flight
+    h.release();
+    const plan = await answered;
+    expect(h.seen).toHaveLength(2);
+    expect(h.seen[1]?.overrides.frozen).toBe(true);
+    expect(plan).toBeDefined();
+    h.loop.stop();
+  });
+
+  it('calls while a cycle runs share one further cycle, which starts after all of them', async () => {
+    const h = harness();
+    h.loop.start();
+    await h.clock.advanceAsync(0);
+    expect(h.seen).toHaveLength(1);
+    const waits = [h.loop.runNow(), h.loop.runNow()];
+    await h.keeper.update((d) => {
+      d.overrides.frozen = true;
+    });
+    waits.push(h.loop.runNow());
+    h.release();
+    const plans = await Promise.all(waits);
+    expect(h.seen).toHaveLength(2);
+    expect(h.seen[1]?.overrides.frozen).toBe(true);
+    expect(new Set(plans).size).toBe(1);
+    expect(h.executions()).toBe(2);
+    h.loop.stop();
+  });
+
+  it('with nothing in flight: runs at once; the tick after it skips its cycle, nothing having changed', async () => {
+    const h = harness();
+    h.loop.start();
+    h.release();
+    const first = h.loop.runNow(); // before the first tick fired
+    await h.clock.advanceAsync(0);
+    await first;
+    expect(h.seen).toHaveLength(1);
+    expect(h.executions()).toBe(1);
+    h.loop.stop();
+  });
+});

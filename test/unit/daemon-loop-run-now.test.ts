@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { createCoreMetrics } from '../../src/metrics.js';
 import { freshState } from '../../src/state/create.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
 import { buildTopology } from '../../src/topology/build.js';
-import { FakeClock, flushMicrotasks } from '../../src/util/clock.js';
+import { FakeClock, flushMicrotasks, sleep } from '../../src/util/clock.js';
 
 /**
  * `runNow()` is what an operator request waits on after saving its override (failover, drain,
@@ -124,5 +125,97 @@ describe('DirectorLoop.runNow', () => {
     expect(h.seen).toHaveLength(1);
     expect(h.executions()).toBe(1);
     h.loop.stop();
+  });
+});
+
+/**
+ * The mechanism, over arbitrary interleavings: ticks, state changes, runNow() calls, and cycles
+ * whose apply takes a while (virtual time). Whatever the order, every runNow() resolves only after
+ * a decision that started after the call and read the state as of the call or later.
+ */
+describe('DirectorLoop.runNow, property', () => {
+  type Step = { kind: 'change' } | { kind: 'runNow' } | { kind: 'advance'; ms: number };
+  const step = fc.oneof(
+    fc.constant<Step>({ kind: 'change' }),
+    fc.constant<Step>({ kind: 'runNow' }),
+    fc.integer({ min: 0, max: 2_500 }).map((ms): Step => ({ kind: 'advance', ms })),
+  );
+
+  it('every runNow() is answered by a decision that read the state as of the call', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(step, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 1_500 }), { minLength: 1, maxLength: 8 }),
+        async (steps, applyMs) => {
+          process.env.SWITCHYARD_DEMO_DB_PASSWORD ??= 'unused';
+          const topology = buildTopology(demoConfig(new DemoWorld(), '/nonexistent', '127.0.0.1:0'));
+          const clock = new FakeClock();
+          const logger = pino({ level: 'silent' });
+          const keeper = new StateKeeper(
+            new MemoryStateStore(),
+            freshState({ epoch: 0, main: 'r1', out: {}, weights: {} }),
+            clock,
+          );
+          const decided: number[] = []; // the state version each decision read
+          let n = 0;
+          const loop = new DirectorLoop({
+            topology,
+            clock,
+            logger,
+            metrics: createCoreMetrics(new Registry(), {}, { defaultMetrics: false }),
+            keeper,
+            // Applying takes virtual time: the window in which requests arrive mid-cycle.
+            executor: {
+              execute: async () => {
+                await sleep(clock, applyMs[n++ % applyMs.length] ?? 0);
+                return 'applied' as const;
+              },
+            } as unknown as PlanExecutor,
+            decisions: new DecisionLog(logger, clock),
+            coordination: new StandaloneCoordination({ id: 'test' }),
+            ownView: () => ({}),
+            ownVersion: () => 0,
+            maintenance: () => [],
+            tickMs: 1_000,
+            decide: (input) => {
+              decided.push(keeper.version);
+              return decide(input);
+            },
+            onError: (e) => {
+              throw e;
+            },
+            onStateSaved: () => {},
+            extraAlerts: () => [],
+            extraAlertsKey: () => '',
+          });
+          loop.start();
+          const answers: Promise<string | undefined>[] = [];
+          for (const s of steps) {
+            if (s.kind === 'change')
+              await keeper.update((d) => {
+                d.overrides.frozen = !d.overrides.frozen;
+              });
+            else if (s.kind === 'runNow') {
+              const version = keeper.version;
+              const from = decided.length;
+              answers.push(
+                loop.runNow().then(() => {
+                  const ok = decided.slice(from).some((v) => v >= version);
+                  return ok
+                    ? undefined
+                    : `runNow() at state version ${version} answered by decisions on ${JSON.stringify(decided.slice(from))}`;
+                }),
+              );
+            } else await clock.advanceAsync(s.ms);
+          }
+          // Let every cycle finish: applies are at most 1.5 s each.
+          for (let i = 0; i < 40 && clock.pending() > 0; i++) await clock.advanceAsync(2_000);
+          const results = await Promise.all(answers);
+          loop.stop();
+          expect(results.filter((r) => r !== undefined)).toEqual([]);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -23,7 +23,8 @@ import { FakeClock, flushMicrotasks, sleep } from '../../src/util/clock.js';
  * failover answered "did not start" (exit 5): it had joined a tick that was already deciding on
  * the state from before the override, and the override was then withdrawn.
  */
-function harness() {
+/** A loop on a fake clock whose apply step is `execute` (the n-th call is given n, from 1). */
+function loopWith(execute: (n: number, clock: FakeClock) => Promise<void>) {
   process.env.SWITCHYARD_DEMO_DB_PASSWORD ??= 'unused';
   const topology = buildTopology(demoConfig(new DemoWorld(), '/nonexistent', '127.0.0.1:0'));
   const clock = new FakeClock();
@@ -34,16 +35,13 @@ function harness() {
     clock,
   );
   const seen: DecideInput[] = [];
-  // The first execute() holds until released: a cycle is in flight for as long as the test says.
-  let release: () => void = () => {};
-  const held = new Promise<void>((r) => {
-    release = r;
-  });
+  /** The state version each decision read. */
+  const versions: number[] = [];
   let executions = 0;
   const executor = {
     execute: async (_plan: Plan) => {
       executions++;
-      if (executions === 1) await held;
+      await execute(executions, clock);
       return 'applied' as const;
     },
   } as unknown as PlanExecutor;
@@ -62,6 +60,7 @@ function harness() {
     tickMs: 1_000,
     decide: (input) => {
       seen.push(structuredClone(input));
+      versions.push(keeper.version);
       return decide(input);
     },
     onError: (e) => {
@@ -71,7 +70,19 @@ function harness() {
     extraAlerts: () => [],
     extraAlertsKey: () => '',
   });
-  return { loop, clock, keeper, seen, release: () => release(), executions: () => executions };
+  return { loop, clock, keeper, seen, versions, executions: () => executions };
+}
+
+/** The first execute() holds until released: a cycle is in flight for as long as the test says. */
+function harness() {
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const h = loopWith(async (n) => {
+    if (n === 1) await held;
+  });
+  return { ...h, release: () => release() };
 }
 
 describe('DirectorLoop.runNow', () => {
@@ -147,47 +158,13 @@ describe('DirectorLoop.runNow, property', () => {
         fc.array(step, { minLength: 1, maxLength: 40 }),
         fc.array(fc.integer({ min: 0, max: 1_500 }), { minLength: 1, maxLength: 8 }),
         async (steps, applyMs) => {
-          process.env.SWITCHYARD_DEMO_DB_PASSWORD ??= 'unused';
-          const topology = buildTopology(demoConfig(new DemoWorld(), '/nonexistent', '127.0.0.1:0'));
-          const clock = new FakeClock();
-          const logger = pino({ level: 'silent' });
-          const keeper = new StateKeeper(
-            new MemoryStateStore(),
-            freshState({ epoch: 0, main: 'r1', out: {}, weights: {} }),
+          // Applying takes virtual time: the window in which requests arrive mid-cycle.
+          const {
+            loop,
             clock,
-          );
-          const decided: number[] = []; // the state version each decision read
-          let n = 0;
-          const loop = new DirectorLoop({
-            topology,
-            clock,
-            logger,
-            metrics: createCoreMetrics(new Registry(), {}, { defaultMetrics: false }),
             keeper,
-            // Applying takes virtual time: the window in which requests arrive mid-cycle.
-            executor: {
-              execute: async () => {
-                await sleep(clock, applyMs[n++ % applyMs.length] ?? 0);
-                return 'applied' as const;
-              },
-            } as unknown as PlanExecutor,
-            decisions: new DecisionLog(logger, clock),
-            coordination: new StandaloneCoordination({ id: 'test' }),
-            ownView: () => ({}),
-            ownVersion: () => 0,
-            maintenance: () => [],
-            tickMs: 1_000,
-            decide: (input) => {
-              decided.push(keeper.version);
-              return decide(input);
-            },
-            onError: (e) => {
-              throw e;
-            },
-            onStateSaved: () => {},
-            extraAlerts: () => [],
-            extraAlertsKey: () => '',
-          });
+            versions: decided,
+          } = loopWith((n, clock) => sleep(clock, applyMs[(n - 1) % applyMs.length] ?? 0));
           loop.start();
           const answers: Promise<string | undefined>[] = [];
           for (const s of steps) {

@@ -48,6 +48,8 @@ describe('8.12, 8.14 the old primary restarted writable after a failover (real P
     // The old main could not be fenced (it is down): a lasting alert, in status and as a metric.
     await waitFor(async () => (await kinds()).includes('old-main-unfenced'), 10_000, 'old-main-unfenced');
     expect(await alertGauge('old-main-unfenced')).toBe(1);
+    // Alerts come with a decision, the state file with its save (a moment later): wait for both.
+    await waitFor(() => world.state().engine.demoted?.r1?.reason === 'old-main', 5_000, 'r1 demoted on disk');
     expect(world.state().engine.demoted?.r1).toMatchObject({ reason: 'old-main', fenced: false });
 
     // The crashed old primary restarts, writable; an application keeps writing to it.
@@ -107,7 +109,8 @@ describe('8.12, 8.14 the old primary restarted writable after a failover (real P
     expect(await kinds()).not.toContain('old-main-unfenced');
     expect(await alertGauge('rebuild-needed')).toBe(1);
     expect(await alertGauge('old-main-unfenced')).toBe(0);
-    expect(world.state().engine.demoted?.r1).toMatchObject({ fenced: true });
+    await waitFor(() => world.state().engine.demoted?.r1?.fenced === true, 5_000, 'the fence on disk');
+    expect(world.state().engine.demoted?.r1).toMatchObject({ reason: 'old-main', fenced: true });
 
     // The operator rebuilds r1 as a streaming replica of r2: the alert ends, the demotion is lifted.
     await pgRebuildAsStandby(pg.primary, pg.standby);
@@ -119,7 +122,13 @@ describe('8.12, 8.14 the old primary restarted writable after a failover (real P
       throw new Error(`${(e as Error).message}\n${world.logs().slice(-4000)}`);
     });
     expect(await alertGauge('rebuild-needed')).toBe(0);
-    expect(world.state().engine.demoted?.r1).toBeUndefined();
+    // The alert ends with the decision; the lifted demotion is on disk once that decision's state
+    // is saved, a moment later (CI once read the file in between).
+    await waitFor(
+      () => world.state().engine.demoted?.r1 === undefined,
+      5_000,
+      'the demotion lifted in the state',
+    );
     expect(world.state().engine.main).toBe('r2');
   }, 120_000);
 });
